@@ -1,0 +1,246 @@
+"""Analysis with unknown request context: instead of guessing a value for a condition key nobody
+knows (the caller's source IP, the time of day, a tag not in the snapshot), answer "allowed",
+"denied", or "allowed only when" with the conditions that must hold.
+
+Every statement becomes a boolean formula over the conditions its partial context cannot decide;
+the formulas are combined with exactly the rules evaluate() applies (see evaluate.py), and simplified.
+A formula that reduces to True or False is a definite answer; anything else is conditional.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from iamscope.policy.conditions import condition_holds
+from iamscope.policy.context import ContextInput, RequestContext
+from iamscope.policy.document import PolicyDocument, Statement
+from iamscope.policy.evaluate import (
+    PolicyInput,
+    StatementRef,
+    _account,
+    as_context,
+    as_documents,
+    caller,
+    ref,
+    resource_account,
+)
+from iamscope.policy.matching import PrincipalMatch, action_applies, resource_applies, statement_principal
+from iamscope.policy.variables import variable_keys
+
+
+@dataclass(frozen=True, slots=True)
+class Atom:
+    """A condition the partial context cannot decide, and the statement it belongs to."""
+
+    text: str
+    keys: tuple[str, ...]
+    statement: StatementRef
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    items: tuple[Formula, ...]
+
+    def __str__(self) -> str:
+        return " and ".join(f"({i})" if isinstance(i, Or) else str(i) for i in self.items)
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    items: tuple[Formula, ...]
+
+    def __str__(self) -> str:
+        return " or ".join(f"({i})" if isinstance(i, And) else str(i) for i in self.items)
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    item: Formula
+
+    def __str__(self) -> str:
+        return f"not ({self.item})"
+
+
+Formula = bool | Atom | And | Or | Not
+
+
+def f_and(items: Iterable[Formula]) -> Formula:
+    out: list[Formula] = []
+    for item in items:
+        if item is False:
+            return False
+        if item is True:
+            continue
+        for part in item.items if isinstance(item, And) else (item,):
+            if part not in out:
+                out.append(part)
+    return True if not out else out[0] if len(out) == 1 else And(tuple(out))
+
+
+def f_or(items: Iterable[Formula]) -> Formula:
+    out: list[Formula] = []
+    for item in items:
+        if item is True:
+            return True
+        if item is False:
+            continue
+        for part in item.items if isinstance(item, Or) else (item,):
+            if part not in out:
+                out.append(part)
+    return False if not out else out[0] if len(out) == 1 else Or(tuple(out))
+
+
+def f_not(item: Formula) -> Formula:
+    if isinstance(item, bool):
+        return not item
+    if isinstance(item, Not):
+        return item.item
+    return Not(item)
+
+
+def atoms(formula: Formula) -> tuple[Atom, ...]:
+    if isinstance(formula, Atom):
+        return (formula,)
+    if isinstance(formula, (And, Or)):
+        return tuple(a for item in formula.items for a in atoms(item))
+    if isinstance(formula, Not):
+        return atoms(formula.item)
+    return ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Analysis:
+    outcome: str  # "allowed", "denied" or "conditional"
+    when: Formula  # True, False, or the condition under which the request is allowed
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The condition keys (lower-cased) that decide a conditional answer."""
+        return tuple(sorted({k for a in atoms(self.when) for k in a.keys}))
+
+    @property
+    def statements(self) -> tuple[StatementRef, ...]:
+        return tuple(dict.fromkeys(a.statement for a in atoms(self.when)))
+
+    def __str__(self) -> str:
+        if self.outcome != "conditional":
+            return self.outcome
+        return f"allowed only when {self.when}"
+
+
+def _statement_formula(
+    document: PolicyDocument,
+    statement: Statement,
+    origin: str,
+    action: str,
+    resource: str,
+    context: RequestContext,
+) -> Formula:
+    if not action_applies(statement, action):
+        return False
+    statement_ref = ref(document, statement, origin)
+    parts: list[Formula] = []
+    covered = resource_applies(statement, resource, context, variables=document.variables_enabled)
+    if covered is None:
+        patterns = statement.resources or statement.not_resources or ()
+        keys = tuple(sorted({k for p in patterns for k in variable_keys(p)}))
+        element = "Resource" if statement.resources is not None else "NotResource"
+        parts.append(Atom(f"{element} {json.dumps(list(patterns))} covers {resource}", keys, statement_ref))
+    else:
+        parts.append(covered)
+    for condition in statement.conditions:
+        holds = condition_holds(condition, context, variables=document.variables_enabled)
+        if holds is None:
+            keys = tuple(
+                sorted({condition.key.lower(), *(k for v in condition.values for k in variable_keys(v))})
+            )
+            parts.append(Atom(str(condition), keys, statement_ref))
+        else:
+            parts.append(holds)
+    return f_and(parts)
+
+
+def _names_everyone(statement: Statement) -> bool:
+    return statement.principals is not None and statement.principals.any
+
+
+def _principal_atom(document: PolicyDocument, statement: Statement) -> Atom:
+    principals = statement.principals or statement.not_principals
+    assert principals is not None
+    listed = json.dumps([f"{t}:{v}" for t, v in principals.entries])
+    negation = "not " if statement.not_principals is not None else ""
+    return Atom(
+        f"the caller is {negation}one of {listed}",
+        ("aws:principalarn",),
+        ref(document, statement, "resource"),
+    )
+
+
+def analyse(
+    documents: Iterable[PolicyInput],
+    action: str,
+    resource: str,
+    context: ContextInput | RequestContext | None = None,
+    *,
+    boundary: PolicyInput | None = None,
+    resource_policy: PolicyInput | None = None,
+    principal: str | None = None,
+) -> Analysis:
+    """Like evaluate(), but keys missing from `context` are unknown rather than absent."""
+    ctx = as_context(context, complete=False)
+    denies: list[Formula] = []
+    identity_allows: list[Formula] = []
+    for document in as_documents(documents, "identity"):
+        for statement in document.statements:
+            formula = _statement_formula(document, statement, "identity", action, resource, ctx)
+            (denies if statement.effect == "Deny" else identity_allows).append(formula)
+    boundary_ok: Formula = True
+    if boundary is not None:
+        (bdoc,) = as_documents([boundary], "boundary")
+        boundary_allows: list[Formula] = []
+        for statement in bdoc.statements:
+            formula = _statement_formula(bdoc, statement, "boundary", action, resource, ctx)
+            (denies if statement.effect == "Deny" else boundary_allows).append(formula)
+        boundary_ok = f_or(boundary_allows)
+    who = caller(principal, ctx)
+    by_match: dict[PrincipalMatch, list[Formula]] = {m: [] for m in PrincipalMatch}
+    if resource_policy is not None:
+        (rdoc,) = as_documents([resource_policy], "resource")
+        for statement in rdoc.statements:
+            formula = _statement_formula(rdoc, statement, "resource", action, resource, ctx)
+            match = statement_principal(statement, who)
+            if who is None and not _names_everyone(statement):
+                # Nobody said who calls: whether this statement covers the caller is itself a condition.
+                formula = f_and([_principal_atom(rdoc, statement), formula])
+                match = PrincipalMatch.IDENTITY
+            if match is PrincipalMatch.NONE:
+                continue
+            if statement.effect == "Deny":
+                denies.append(formula)
+            else:
+                by_match[match].append(formula)
+    identity_ok = f_and([f_or(identity_allows), boundary_ok])
+    principal_account, target_account = _account(who), resource_account(resource, ctx)
+    if principal_account and target_account and principal_account != target_account:
+        resource_ok = f_or(
+            by_match[PrincipalMatch.ACCOUNT]
+            + by_match[PrincipalMatch.IDENTITY]
+            + by_match[PrincipalMatch.SESSION]
+        )
+        allow = f_and([identity_ok, resource_ok])
+    else:
+        allow = f_or(
+            [
+                identity_ok,
+                f_or(by_match[PrincipalMatch.SESSION]),
+                f_and([f_or(by_match[PrincipalMatch.IDENTITY]), boundary_ok]),
+            ]
+        )
+    when = f_and([allow, f_not(f_or(denies))])
+    outcome = "allowed" if when is True else "denied" if when is False else "conditional"
+    return Analysis(outcome=outcome, when=when)

@@ -1,0 +1,59 @@
+"""The request context: condition keys and their values, looked up case-insensitively.
+
+A context is either complete (what evaluate() sees: a key that is not there is absent from the
+request) or partial (what analyse() sees: a key that is not there is unknown and may hold anything).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+ContextValue = str | bool | int | Sequence[str]
+ContextInput = Mapping[str, ContextValue]
+
+
+class _Unknown:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Final = _Unknown()
+"""What a partial context answers for a key it knows nothing about."""
+
+
+def _normalise(value: ContextValue) -> tuple[str, ...]:
+    if isinstance(value, bool):
+        return ("true" if value else "false",)
+    if isinstance(value, (str, int)):
+        return (str(value),)
+    return tuple(str(v) for v in value)
+
+
+class RequestContext:
+    """Condition keys of one request. Keys are case-insensitive; values are case-sensitive."""
+
+    __slots__ = ("_values", "complete")
+
+    def __init__(self, values: ContextInput | None = None, *, complete: bool = True) -> None:
+        self._values: dict[str, tuple[str, ...]] = {
+            key.lower(): _normalise(value) for key, value in (values or {}).items()
+        }
+        self.complete = complete
+
+    def get(self, key: str) -> tuple[str, ...] | _Unknown | None:
+        """The key's values; None if the request does not carry it (an empty list counts as absent);
+        UNKNOWN if the context is partial and says nothing of the key."""
+        values = self._values.get(key.lower())
+        if values is None:
+            return None if self.complete else UNKNOWN
+        return values or None
+
+    def single(self, key: str) -> str | None:
+        values = self._values.get(key.lower())
+        return values[0] if values and len(values) == 1 else None
+
+    def known_keys(self) -> tuple[str, ...]:
+        return tuple(sorted(self._values))

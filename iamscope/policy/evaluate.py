@@ -1,0 +1,185 @@
+"""Evaluation of one request against identity policies, a permissions boundary and a resource policy,
+with AWS's combination rules (IAM User Guide, Policy evaluation logic):
+
+1. An applicable Deny in any of them is an explicit deny.
+2. Same account: allowed when the identity policies allow and the boundary (if any) allows, or when
+   the resource policy allows the caller itself. A resource-policy grant to the role ARN is still
+   limited by the role's boundary; a grant naming the exact assumed-role session ARN is not. A grant
+   to the account only delegates to the account's IAM policies and grants nothing on its own.
+3. Cross account (the caller's account differs from the resource's): both the identity side (with
+   the boundary) and the resource policy must allow; a grant to the caller's account counts there.
+4. Otherwise: implicit deny.
+
+Organizations SCPs/RCPs and session policies are outside what iamscope reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from iamscope.policy.arn import try_parse_arn
+from iamscope.policy.conditions import condition_holds
+from iamscope.policy.context import ContextInput, RequestContext
+from iamscope.policy.document import PolicyDocument, PolicyKind, Statement, parse_policy
+from iamscope.policy.matching import PrincipalMatch, action_applies, resource_applies, statement_principal
+
+ALLOW = "Allow"
+EXPLICIT_DENY = "ExplicitDeny"
+IMPLICIT_DENY = "ImplicitDeny"
+
+PolicyInput = Mapping[str, Any] | str | PolicyDocument
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatementRef:
+    """Which statement of which policy took part in a decision: the evidence a finding shows."""
+
+    policy: str
+    origin: str  # "identity", "boundary" or "resource"
+    index: int
+    sid: str | None
+    effect: str
+
+    def __str__(self) -> str:
+        sid = f" (Sid {self.sid!r})" if self.sid else ""
+        return f"{self.origin} policy {self.policy}: statement {self.index}{sid} ({self.effect})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decision:
+    effect: str  # "Allow", "ExplicitDeny" or "ImplicitDeny"
+    reason: str
+    statements: tuple[StatementRef, ...] = ()  # the denying statements, or the ones that grant
+
+    @property
+    def allowed(self) -> bool:
+        return self.effect == ALLOW
+
+
+def as_documents(documents: Iterable[PolicyInput], kind: PolicyKind) -> tuple[PolicyDocument, ...]:
+    return tuple(
+        d if isinstance(d, PolicyDocument) else parse_policy(d, name=f"{kind} policy {i}", kind=kind)
+        for i, d in enumerate(documents)
+    )
+
+
+def as_context(context: ContextInput | RequestContext | None, *, complete: bool) -> RequestContext:
+    if isinstance(context, RequestContext):
+        return context
+    return RequestContext(context, complete=complete)
+
+
+def ref(document: PolicyDocument, statement: Statement, origin: str) -> StatementRef:
+    return StatementRef(
+        policy=document.name, origin=origin, index=statement.index, sid=statement.sid, effect=statement.effect
+    )
+
+
+def _applies(
+    document: PolicyDocument, statement: Statement, action: str, resource: str, context: RequestContext
+) -> bool:
+    if not action_applies(statement, action):
+        return False
+    if not resource_applies(statement, resource, context, variables=document.variables_enabled):
+        return False
+    variables = document.variables_enabled
+    return all(condition_holds(c, context, variables=variables) for c in statement.conditions)
+
+
+def _scan(
+    documents: Sequence[PolicyDocument], origin: str, action: str, resource: str, context: RequestContext
+) -> tuple[list[StatementRef], list[StatementRef]]:
+    allows: list[StatementRef] = []
+    denies: list[StatementRef] = []
+    for document in documents:
+        for statement in document.statements:
+            if _applies(document, statement, action, resource, context):
+                (denies if statement.effect == "Deny" else allows).append(ref(document, statement, origin))
+    return allows, denies
+
+
+def resource_account(resource: str, context: RequestContext) -> str | None:
+    arn = try_parse_arn(resource)
+    if arn and arn.account:
+        return arn.account
+    return context.single("aws:ResourceAccount")
+
+
+def caller(principal: str | None, context: RequestContext) -> str | None:
+    return principal if principal is not None else context.single("aws:PrincipalArn")
+
+
+def evaluate(
+    documents: Iterable[PolicyInput],
+    action: str,
+    resource: str,
+    context: ContextInput | RequestContext | None = None,
+    *,
+    boundary: PolicyInput | None = None,
+    resource_policy: PolicyInput | None = None,
+    principal: str | None = None,
+) -> Decision:
+    """Decide `action` on `resource` ("*" for requests without one) as AWS would. `principal` is the
+    caller's ARN, needed to apply a resource policy; it defaults to the context's aws:PrincipalArn."""
+    ctx = as_context(context, complete=True)
+    identity = as_documents(documents, "identity")
+    allows, denies = _scan(identity, "identity", action, resource, ctx)
+    boundary_allows: list[StatementRef] = []
+    if boundary is not None:
+        (bdoc,) = as_documents([boundary], "boundary")
+        boundary_allows, boundary_denies = _scan([bdoc], "boundary", action, resource, ctx)
+        denies += boundary_denies
+    who = caller(principal, ctx)
+    resource_allows: list[tuple[StatementRef, PrincipalMatch]] = []
+    if resource_policy is not None:
+        (rdoc,) = as_documents([resource_policy], "resource")
+        for statement in rdoc.statements:
+            match = statement_principal(statement, who)
+            if match is PrincipalMatch.NONE or not _applies(rdoc, statement, action, resource, ctx):
+                continue
+            if statement.effect == "Deny":
+                denies.append(ref(rdoc, statement, "resource"))
+            else:
+                resource_allows.append((ref(rdoc, statement, "resource"), match))
+    if denies:
+        return Decision(effect=EXPLICIT_DENY, reason="an explicit Deny applies", statements=tuple(denies))
+
+    boundary_ok = boundary is None or bool(boundary_allows)
+    identity_grant = tuple(allows + boundary_allows) if allows and boundary_ok else ()
+    principal_account = _account(who)
+    target_account = resource_account(resource, ctx)
+    if principal_account and target_account and principal_account != target_account:
+        resource_grant = tuple(r for r, m in resource_allows if m is not PrincipalMatch.NONE)
+        if identity_grant and resource_grant:
+            return Decision(
+                effect=ALLOW,
+                reason="cross-account: the identity side and the resource policy both allow",
+                statements=identity_grant + resource_grant,
+            )
+        missing = "the caller's policies" if not identity_grant else "the resource policy"
+        return Decision(effect=IMPLICIT_DENY, reason=f"cross-account request not allowed by {missing}")
+    if identity_grant:
+        return Decision(effect=ALLOW, reason="allowed by the identity policies", statements=identity_grant)
+    direct = tuple(
+        r
+        for r, m in resource_allows
+        if m is PrincipalMatch.SESSION or (m is PrincipalMatch.IDENTITY and boundary_ok)
+    )
+    if direct:
+        return Decision(effect=ALLOW, reason="allowed by the resource policy", statements=direct)
+    if allows and not boundary_ok:
+        return Decision(effect=IMPLICIT_DENY, reason="the permissions boundary does not allow it")
+    if resource_allows and not boundary_ok:
+        return Decision(
+            effect=IMPLICIT_DENY, reason="the permissions boundary limits the resource policy's grant"
+        )
+    return Decision(effect=IMPLICIT_DENY, reason="no statement allows it")
+
+
+def _account(principal: str | None) -> str | None:
+    if principal is None:
+        return None
+    arn = try_parse_arn(principal)
+    return arn.account if arn and arn.account else None

@@ -1,0 +1,119 @@
+"""Pattern matching as IAM does it: actions, resources, `StringLike` values and `ArnLike` values.
+
+- Actions: `*` and `?` anywhere, case-insensitive (`secretsmanager:get*` matches `GetSecretValue`).
+- Resources: case-sensitive; `*` and `?` work within a colon-separated segment, and a `*` that is the
+  last character of a segment may also expand across colons ("If the * wildcard is the last character
+  of a resource ARN segment, it can expand to match beyond the colon boundaries", IAM User Guide,
+  Resource element). `?` is exactly one character and never a colon.
+- `StringLike`: case-sensitive, `*` and `?` anywhere, no notion of segments.
+- `ArnLike`/`ArnEquals`: each of the six colon-delimited components is compared separately.
+
+Patterns may carry literal `*`/`?`/`$` produced by the policy variables `${*}`, `${?}`, `${$}` or by
+substituted values; those arrive as `Literal` pieces and never act as wildcards.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+_WILDCARDS = frozenset("*?")
+
+
+@dataclass(frozen=True, slots=True)
+class Literal:
+    """Text that must match exactly, even if it contains `*` or `?`."""
+
+    text: str
+
+
+Piece = str | Literal
+"""A pattern piece: a `str` whose `*` and `?` are wildcards, or a `Literal`."""
+
+
+def has_wildcard(pattern: str) -> bool:
+    return "*" in pattern or "?" in pattern
+
+
+def literal_prefix(pattern: str) -> str:
+    """The text before the first wildcard: every string the pattern matches starts with it."""
+    for i, ch in enumerate(pattern):
+        if ch in _WILDCARDS:
+            return pattern[:i]
+    return pattern
+
+
+class Mode:
+    """How wildcards behave; see the module docstring."""
+
+    PLAIN = "plain"  # actions, StringLike: wildcards span anything
+    RESOURCE = "resource"  # Resource element: segment-local, segment-final `*` spans colons
+    ARN = "arn"  # ArnLike: segment-local in the first five components, free in the resource
+
+
+def _glob_regex(pieces: Sequence[Piece], mode: str) -> str:
+    # Flatten into (char, wildcard-capable) so the "last character of a segment" rule can look ahead.
+    chars: list[tuple[str, bool]] = []
+    for piece in pieces:
+        if isinstance(piece, Literal):
+            chars.extend((c, False) for c in piece.text)
+        else:
+            chars.extend((c, True) for c in piece)
+    out: list[str] = []
+    colons = 0
+    for i, (ch, wild) in enumerate(chars):
+        if ch == ":":
+            colons += 1
+        local = mode == Mode.RESOURCE or (mode == Mode.ARN and colons < 5)
+        if wild and ch == "*":
+            at_segment_end = i + 1 == len(chars) or chars[i + 1][0] == ":"
+            spans = not local or (mode == Mode.RESOURCE and at_segment_end)
+            out.append(".*" if spans else "[^:]*")
+        elif wild and ch == "?":
+            out.append("[^:]" if local else ".")
+        else:
+            out.append(re.escape(ch))
+    return "".join(out)
+
+
+@lru_cache(maxsize=65536)
+def _compile(pattern: str, mode: str, ignore_case: bool) -> re.Pattern[str]:
+    flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
+    return re.compile(_glob_regex((pattern,), mode), flags)
+
+
+def compile_pattern(pieces: Sequence[Piece], mode: str, *, ignore_case: bool = False) -> re.Pattern[str]:
+    """Compile a pattern that may mix wildcard text and literals (the result of variable substitution)."""
+    if len(pieces) == 1 and isinstance(pieces[0], str):
+        return _compile(pieces[0], mode, ignore_case)
+    flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
+    return re.compile(_glob_regex(pieces, mode), flags)
+
+
+def action_matches(pattern: str, action: str) -> bool:
+    """IAM action match: wildcards anywhere, case-insensitive."""
+    if pattern == "*":
+        return True
+    return _compile(pattern, Mode.PLAIN, True).fullmatch(action) is not None
+
+
+def resource_matches(pattern: str, resource: str) -> bool:
+    """IAM Resource-element match: case-sensitive and segment-aware (see module docstring)."""
+    if pattern == "*":
+        return True
+    return _compile(pattern, Mode.RESOURCE, False).fullmatch(resource) is not None
+
+
+def string_like(pattern: str, value: str) -> bool:
+    """`StringLike`: `*` any run of characters, `?` exactly one, case-sensitive."""
+    return _compile(pattern, Mode.PLAIN, False).fullmatch(value) is not None
+
+
+def arn_like(pattern: str, value: str) -> bool:
+    """`ArnLike`/`ArnEquals`: each of the six colon-delimited components is compared on its own; the
+    resource component keeps any colons it contains."""
+    if pattern == "*":
+        return True
+    return _compile(pattern, Mode.ARN, False).fullmatch(value) is not None
