@@ -298,7 +298,7 @@ def policy_evaluate(
     for row in rows:
         line = f"{row['decision']:<12} {row['action']}  {row['resource']}"
         click.echo(line)
-        detail = row.get("when") or row.get("reason")
+        detail = f"allowed only when {row['when']}" if row.get("when") else row.get("reason")
         if detail:
             click.echo(f"             {detail}")
         for statement in row["statements"]:
