@@ -50,9 +50,19 @@ def test_unknown_command_is_a_usage_error() -> None:
 
 def test_evaluate_json_exact(tmp_path: Path) -> None:
     result = iamscope(
-        "policy", "evaluate", "--policy", str(DEMO / "payments-api.json"), "--action", "secretsmanager:GetSecretValue",
-        "--resource", DB, "--resource", DB.replace("db-Xy12Ab", "db-replica-Qw34Er"), "--format", "json",
-    )  # fmt: skip
+        "policy",
+        "evaluate",
+        "--policy",
+        str(DEMO / "payments-api.json"),
+        "--action",
+        "secretsmanager:GetSecretValue",
+        "--resource",
+        DB,
+        "--resource",
+        DB.replace("db-Xy12Ab", "db-replica-Qw34Er"),
+        "--format",
+        "json",
+    )
     assert result.returncode == 0, result.stderr
     body = json.loads(result.stdout)
     assert body == {
@@ -64,7 +74,8 @@ def test_evaluate_json_exact(tmp_path: Path) -> None:
                 "decision": "Allow",
                 "reason": "allowed by the identity policies",
                 "statements": [
-                    f"identity policy {DEMO / 'payments-api.json'}: statement 0 (Sid 'ReadOwnSecrets') (Allow)"
+                    f"identity policy {DEMO / 'payments-api.json'}: "
+                    "statement 0 (Sid 'ReadOwnSecrets') (Allow)"
                 ],
                 "reads_secret_material": True,
             },
@@ -82,9 +93,18 @@ def test_evaluate_json_exact(tmp_path: Path) -> None:
 
 def test_evaluate_unknown_context_names_the_deciding_keys() -> None:
     result = iamscope(
-        "policy", "evaluate", "--policy", str(DEMO / "legacy-batch.json"), "--unknown-context",
-        "--action", "secretsmanager:GetSecretValue", "--resource", DB, "--format", "json",
-    )  # fmt: skip
+        "policy",
+        "evaluate",
+        "--policy",
+        str(DEMO / "legacy-batch.json"),
+        "--unknown-context",
+        "--action",
+        "secretsmanager:GetSecretValue",
+        "--resource",
+        DB,
+        "--format",
+        "json",
+    )
     assert result.returncode == 0, result.stderr
     (row,) = json.loads(result.stdout)["results"]
     assert row["decision"] == "conditional"
@@ -93,9 +113,17 @@ def test_evaluate_unknown_context_names_the_deciding_keys() -> None:
 
 def test_evaluate_expands_action_patterns() -> None:
     result = iamscope(
-        "policy", "evaluate", "--policy", str(DEMO / "payments-api.json"), "--action", "secretsmanager:*Secret",
-        "--resource", DB, "--format", "json",
-    )  # fmt: skip
+        "policy",
+        "evaluate",
+        "--policy",
+        str(DEMO / "payments-api.json"),
+        "--action",
+        "secretsmanager:*Secret",
+        "--resource",
+        DB,
+        "--format",
+        "json",
+    )
     decisions = {r["action"]: r["decision"] for r in json.loads(result.stdout)["results"]}
     assert decisions["secretsmanager:DescribeSecret"] == "Allow"
     assert decisions["secretsmanager:DeleteSecret"] == "ImplicitDeny"
@@ -105,9 +133,19 @@ def test_evaluate_expands_action_patterns() -> None:
 def test_evaluate_reads_aws_cli_wrapped_documents(tmp_path: Path) -> None:
     document = json.loads((DEMO / "payments-api.json").read_text())
     wrapped = tmp_path / "get-policy-version.json"
-    wrapped.write_text(json.dumps({"PolicyVersion": {"Document": document, "VersionId": "v3", "IsDefaultVersion": True}}))
-    result = iamscope("policy", "evaluate", "--policy", str(wrapped), "--action", "secretsmanager:GetSecretValue",
-                      "--resource", DB)  # fmt: skip
+    wrapped.write_text(
+        json.dumps({"PolicyVersion": {"Document": document, "VersionId": "v3", "IsDefaultVersion": True}})
+    )
+    result = iamscope(
+        "policy",
+        "evaluate",
+        "--policy",
+        str(wrapped),
+        "--action",
+        "secretsmanager:GetSecretValue",
+        "--resource",
+        DB,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Allow ")
 
@@ -123,25 +161,44 @@ def test_bad_json_names_file_line_and_column(tmp_path: Path) -> None:
 
 def test_malformed_statement_is_named(tmp_path: Path) -> None:
     bad = tmp_path / "policy.json"
-    bad.write_text(json.dumps({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"},
-                                             {"Sid": "Oops", "Effect": "Permit", "Action": "*", "Resource": "*"}]}))  # fmt: skip
+    bad.write_text(
+        json.dumps(
+            {
+                "Statement": [
+                    {"Effect": "Allow", "Action": "*", "Resource": "*"},
+                    {"Sid": "Oops", "Effect": "Permit", "Action": "*", "Resource": "*"},
+                ]
+            }
+        )
+    )
     result = iamscope("policy", "evaluate", "--policy", str(bad), "--action", "s3:GetObject")
     assert result.returncode == 2
     assert result.stderr == (
-        f"iamscope: error: {bad}: statement 1 (Sid 'Oops'): Effect must be \"Allow\" or \"Deny\", got 'Permit'\n"
+        f"iamscope: error: {bad}: statement 1 (Sid 'Oops'): "
+        "Effect must be \"Allow\" or \"Deny\", got 'Permit'\n"
     )
 
 
 def test_missing_policy_file_is_a_usage_error(tmp_path: Path) -> None:
-    result = iamscope("policy", "evaluate", "--policy", str(tmp_path / "nope.json"), "--action", "s3:GetObject")
+    result = iamscope(
+        "policy", "evaluate", "--policy", str(tmp_path / "nope.json"), "--action", "s3:GetObject"
+    )
     assert result.returncode == 2
     assert "nope.json" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_bad_context_pair() -> None:
-    result = iamscope("policy", "evaluate", "--policy", str(DEMO / "payments-api.json"), "--action", "s3:GetObject",
-                      "--context", "novalue")  # fmt: skip
+    result = iamscope(
+        "policy",
+        "evaluate",
+        "--policy",
+        str(DEMO / "payments-api.json"),
+        "--action",
+        "s3:GetObject",
+        "--context",
+        "novalue",
+    )
     assert result.returncode == 2
     assert result.stderr == "iamscope: error: --context wants KEY=VALUE, got 'novalue'\n"
 
