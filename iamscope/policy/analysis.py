@@ -19,14 +19,19 @@ from iamscope.policy.document import PolicyDocument, Statement
 from iamscope.policy.evaluate import (
     PolicyInput,
     StatementRef,
-    _account,
     as_context,
     as_documents,
     caller,
     ref,
     resource_account,
 )
-from iamscope.policy.matching import PrincipalMatch, action_applies, resource_applies, statement_principal
+from iamscope.policy.matching import (
+    PrincipalMatch,
+    account_of,
+    action_applies,
+    resource_applies,
+    statement_principal,
+)
 from iamscope.policy.variables import variable_keys
 
 
@@ -225,8 +230,8 @@ def analyse(
             else:
                 by_match[match].append(formula)
     identity_ok = f_and([f_or(identity_allows), boundary_ok])
-    principal_account, target_account = _account(who), resource_account(resource, ctx)
-    if principal_account and target_account and principal_account != target_account:
+    caller_account, target_account = account_of(who), resource_account(resource, ctx)
+    if caller_account and target_account and caller_account != target_account:
         resource_ok = f_or(
             by_match[PrincipalMatch.ACCOUNT]
             + by_match[PrincipalMatch.IDENTITY]

@@ -23,7 +23,13 @@ from iamscope.policy.arn import try_parse_arn
 from iamscope.policy.conditions import condition_holds
 from iamscope.policy.context import ContextInput, RequestContext
 from iamscope.policy.document import PolicyDocument, PolicyKind, Statement, parse_policy
-from iamscope.policy.matching import PrincipalMatch, action_applies, resource_applies, statement_principal
+from iamscope.policy.matching import (
+    PrincipalMatch,
+    account_of,
+    action_applies,
+    resource_applies,
+    statement_principal,
+)
 
 ALLOW = "Allow"
 EXPLICIT_DENY = "ExplicitDeny"
@@ -148,9 +154,8 @@ def evaluate(
 
     boundary_ok = boundary is None or bool(boundary_allows)
     identity_grant = tuple(allows + boundary_allows) if allows and boundary_ok else ()
-    principal_account = _account(who)
-    target_account = resource_account(resource, ctx)
-    if principal_account and target_account and principal_account != target_account:
+    caller_account, target_account = account_of(who), resource_account(resource, ctx)
+    if caller_account and target_account and caller_account != target_account:
         resource_grant = tuple(r for r, m in resource_allows if m is not PrincipalMatch.NONE)
         if identity_grant and resource_grant:
             return Decision(
@@ -176,10 +181,3 @@ def evaluate(
             effect=IMPLICIT_DENY, reason="the permissions boundary limits the resource policy's grant"
         )
     return Decision(effect=IMPLICIT_DENY, reason="no statement allows it")
-
-
-def _account(principal: str | None) -> str | None:
-    if principal is None:
-        return None
-    arn = try_parse_arn(principal)
-    return arn.account if arn and arn.account else None

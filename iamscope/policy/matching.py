@@ -58,9 +58,10 @@ def _role_of_session(principal: str) -> tuple[str, str] | None:
     return (arn.account, parts[1]) if len(parts) >= 3 else None
 
 
-def _account_of(principal: str) -> str | None:
-    arn = try_parse_arn(principal)
-    return arn.account if arn else None
+def account_of(principal: str | None) -> str | None:
+    """The account of a caller ARN (None when there is no caller or the ARN names no account)."""
+    arn = try_parse_arn(principal) if principal else None
+    return arn.account if arn and arn.account else None
 
 
 def _entry_kind(entry_type: str, entry: str, principal: str) -> PrincipalMatch:
@@ -71,7 +72,7 @@ def _entry_kind(entry_type: str, entry: str, principal: str) -> PrincipalMatch:
     if entry == principal:
         session = _role_of_session(principal)
         return PrincipalMatch.SESSION if session else PrincipalMatch.IDENTITY
-    account = _account_of(principal)
+    account = account_of(principal)
     if account and (entry == account or (entry.endswith(f"::{account}:root") and entry.startswith("arn:"))):
         return PrincipalMatch.ACCOUNT
     session = _role_of_session(principal)
