@@ -22,7 +22,10 @@ from iamscope.policy.wildcard import Piece
 
 
 def _policy_values(condition: Condition, context: RequestContext, variables: bool) -> list[tuple[Piece, ...]]:
-    """The condition's values as pattern pieces, variables substituted; unresolvable values dropped."""
+    """The condition's values as pattern pieces, variables substituted. A value whose variable has no
+    value is effectively null: nothing equals it, so it is left out; a negated operator then still
+    holds ("Inverted condition operators like StringNotEquals ... do match against a null value",
+    IAM User Guide, Policy variables with no value)."""
     out: list[tuple[Piece, ...]] = []
     for value in condition.values:
         if variables and condition.operator.variables and has_variables(value):
@@ -54,8 +57,6 @@ def condition_holds(condition: Condition, context: RequestContext, *, variables:
         policy = _policy_values(condition, context, variables)
     except UnknownVariable:
         return None
-    if not policy:
-        return False  # every value names a variable the request cannot fill: the statement cannot apply
 
     def matches(value: str) -> bool:
         return any(operator.compare(value, pieces) for pieces in policy)

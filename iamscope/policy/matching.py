@@ -45,8 +45,12 @@ class PrincipalMatch(enum.Enum):
 
     NONE = "none"
     ACCOUNT = "account"  # the caller's account (root or bare id): delegates to the account's IAM policies
-    IDENTITY = "identity"  # the caller's role or user ARN, a service, a federated provider, or "*"
-    SESSION = "session"  # exactly the caller's assumed-role session ARN
+    IDENTITY = "identity"  # the caller's role or user ARN, a service, or a federated provider
+    # The calling session itself: its exact assumed-role session ARN, or "*". A wildcard principal
+    # reaches whoever calls, so the role's boundary does not limit it ("Permissions boundaries ... do
+    # not limit permissions granted using the aws:PrincipalArn condition key with a wildcard (*) in
+    # the Principal element", IAM User Guide, Policy evaluation logic).
+    SESSION = "session"
 
 
 def _role_of_session(principal: str) -> tuple[str, str] | None:
@@ -68,7 +72,7 @@ def _entry_kind(entry_type: str, entry: str, principal: str) -> PrincipalMatch:
     if entry_type != "AWS":
         return PrincipalMatch.IDENTITY if entry == principal else PrincipalMatch.NONE
     if entry == "*":
-        return PrincipalMatch.IDENTITY
+        return PrincipalMatch.SESSION
     if entry == principal:
         session = _role_of_session(principal)
         return PrincipalMatch.SESSION if session else PrincipalMatch.IDENTITY
@@ -100,7 +104,7 @@ _STRENGTH = {
 
 def principal_match(principals: Principals, principal: str | None) -> PrincipalMatch:
     if principals.any:
-        return PrincipalMatch.IDENTITY
+        return PrincipalMatch.SESSION
     if principal is None:
         return PrincipalMatch.NONE
     best = PrincipalMatch.NONE

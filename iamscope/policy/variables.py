@@ -5,9 +5,9 @@ Variables are substituted only in documents of Version 2012-10-17 (older documen
 text), in Resource/NotResource and in values of string and ARN condition operators. A substituted value
 is literal text: its `*` or `?` never act as wildcards. A default applies when the key is absent or
 cannot be substituted. A variable that cannot be resolved and has no default makes the value it
-appears in match nothing ("If AWS cannot resolve a variable
-this might cause the entire statement to be invalid", IAM User Guide, Policy variables); a key with
-several values cannot be used as a variable and counts as unresolvable.
+appears in effectively null: it matches nothing, so a Resource entry with it covers nothing and a
+negated condition operator against it holds (IAM User Guide, Policy variables with no value). A key
+with several values cannot be used as a variable and counts as unresolvable.
 """
 
 from __future__ import annotations

@@ -276,7 +276,9 @@ RESOURCE_ROWS = [
         SECRET + "a:b:z",
         False,
         f"{RESOURCE_PAGE}: wildcards are used within the individual segments (the parts separated by "
-        "colons); only a * that is the last character of a segment may expand beyond a colon",
+        "colons); only a * that is the last character of a segment may expand beyond a colon "
+        "(ambiguous: ArnLike treats everything after the fifth colon as one component; the Resource "
+        "page's literal wording makes every colon a segment boundary)",
     ),
     Row(
         "resource-last-star-of-segment-crosses-colon",
