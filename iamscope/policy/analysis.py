@@ -196,7 +196,11 @@ def analyse(
     resource_policy: PolicyInput | None = None,
     principal: str | None = None,
 ) -> Analysis:
-    """Like evaluate(), but keys missing from `context` are unknown rather than absent."""
+    """Like evaluate(), but keys missing from `context` are unknown rather than absent.
+
+    The caller's account comes from `principal` or a known aws:PrincipalArn; with neither, the
+    request is analysed as a same-account one (identity policies alone can grant). Resource-policy
+    statements that name principals then become conditions on who the caller is."""
     ctx = as_context(context, complete=False)
     denies: list[Formula] = []
     identity_allows: list[Formula] = []

@@ -3,8 +3,9 @@ values, set operators, IfExists, negated operators and missing keys (IAM User Gu
 operators and Single-valued vs. multivalued context keys):
 
 - Values listed under one key are ORed; a negated operator holds when the request value matches none.
-- A key absent from the request: `...IfExists` holds; a negated operator holds; `ForAllValues:` holds
-  (vacuously, over the empty set); a positive operator and `ForAnyValue:` do not. `Null` tests presence.
+- A key absent from the request: `ForAnyValue:` does not hold, even with IfExists (IfExists is
+  applied to each value inside the set loop); `ForAllValues:` holds vacuously; otherwise
+  `...IfExists` holds, a negated operator holds and a positive one does not. `Null` tests presence.
 - `ForAnyValue:` holds when some request value satisfies the operator, `ForAllValues:` when every one
   does; without a set operator a multivalued key behaves as `ForAnyValue:` for positive operators and
   as "no request value matches" for negated ones.
@@ -47,10 +48,12 @@ def condition_holds(condition: Condition, context: RequestContext, *, variables:
         absent = request is None
         return any((value.lower() == "true") == absent for value in condition.values)
     if request is None:
-        if condition.if_exists or condition.qualifier == "ForAllValues":
-            return True
+        # A set operator decides first: IfExists applies to each request value inside the set loop,
+        # so ForAnyValue over no values is false even with IfExists, ForAllValues vacuously true.
         if condition.qualifier == "ForAnyValue":
             return False
+        if condition.if_exists or condition.qualifier == "ForAllValues":
+            return True
         return operator.negated
     assert isinstance(request, tuple)
     try:

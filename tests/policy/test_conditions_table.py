@@ -1168,6 +1168,26 @@ SET_ROWS = [
         f"{SETS}: ForAnyValue qualifies StringLike; one request value matching the pattern suffices",
     ),
     row(
+        "for-any-value-if-exists-missing",
+        "ForAnyValue:StringEqualsIfExists",
+        TAG_KEYS,
+        ["env", "team"],
+        {},
+        False,
+        f"{SETS}: ForAnyValue is false when the key is missing; IfExists applies to each request value inside "
+        "the set loop, so it does not rescue an absent key (ambiguous in the AWS docs; iam.cloudcopilot.io "
+        "ForAnyValue:...IfExists and a reported AWS answer agree)",
+    ),
+    row(
+        "for-all-values-if-exists-missing",
+        "ForAllValues:StringEqualsIfExists",
+        TAG_KEYS,
+        ["env", "team"],
+        {},
+        True,
+        f"{SETS}: ForAllValues over a missing key is vacuously true, with or without IfExists",
+    ),
+    row(
         "for-all-values-subset",
         "ForAllValues:StringEquals",
         TAG_KEYS,

@@ -99,7 +99,9 @@ CASES: list[Case] = [
     # Reference page: "Provides read/write access to AWS Secrets Manager via the AWS Management Console.
     # Note: this exludes IAM actions". Statement BasePermissions: "secretsmanager:*" on Resource "*".
     case(SM_RW, "secretsmanager:GetSecretValue", SECRET, ALLOW, "BasePermissions secretsmanager:* on *"),
-    case(SM_RW, "secretsmanager:GetSecretValue", SECRET_EU, ALLOW, "BasePermissions: Resource * spans regions"),
+    case(
+        SM_RW, "secretsmanager:GetSecretValue", SECRET_EU, ALLOW, "BasePermissions: Resource * spans regions"
+    ),
     case(SM_RW, "secretsmanager:GetSecretValue", SECRET_DEV, ALLOW, "BasePermissions secretsmanager:* on *"),
     case(SM_RW, "secretsmanager:DescribeSecret", SECRET, ALLOW, "BasePermissions secretsmanager:* on *"),
     case(SM_RW, "secretsmanager:PutSecretValue", SECRET, ALLOW, "BasePermissions: read/write"),
@@ -110,10 +112,18 @@ CASES: list[Case] = [
     case(SM_RW, "secretsmanager:GetRandomPassword", "*", ALLOW, "BasePermissions secretsmanager:*; [SAR]"),
     case(SM_RW, "SecretsManager:getsecretvalue", SECRET, ALLOW, "BasePermissions; [ACTION] case-insensitive"),
     case(SM_RW, "kms:DescribeKey", KEY, ALLOW, "BasePermissions lists kms:DescribeKey on *"),
-    case(SM_RW, "kms:Decrypt", KEY, IMPLICIT_DENY, "BasePermissions lists kms:DescribeKey/ListAliases/ListKeys only"),
+    case(
+        SM_RW,
+        "kms:Decrypt",
+        KEY,
+        IMPLICIT_DENY,
+        "BasePermissions lists kms:DescribeKey/ListAliases/ListKeys only",
+    ),
     case(SM_RW, "kms:CreateGrant", KEY, IMPLICIT_DENY, "no statement lists kms:CreateGrant"),
     case(SM_RW, "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/rotation", IMPLICIT_DENY, "page: excludes IAM"),
-    case(SM_RW, "iam:CreateRole", f"arn:aws:iam::{ACCOUNT}:role/rotation", IMPLICIT_DENY, "page: excludes IAM"),
+    case(
+        SM_RW, "iam:CreateRole", f"arn:aws:iam::{ACCOUNT}:role/rotation", IMPLICIT_DENY, "page: excludes IAM"
+    ),
     case(SM_RW, "ssm:GetParameters", PARAMETER, IMPLICIT_DENY, "no statement names an ssm action"),
     case(SM_RW, "lambda:ListFunctions", "*", ALLOW, "BasePermissions lists lambda:ListFunctions on *"),
     case(
@@ -165,8 +175,20 @@ CASES: list[Case] = [
         ALLOW,
         "S3Permissions on arn:aws:s3:::awsserverlessrepo-changesets*",
     ),
-    case(SM_RW, "s3:GetObject", "arn:aws:s3:::payments-artifacts/app.zip", IMPLICIT_DENY, "S3Permissions buckets"),
-    case(SM_RW, "s3:PutObject", "arn:aws:s3:::secrets-manager-rotation-apps-0/x.zip", IMPLICIT_DENY, "S3Permissions"),
+    case(
+        SM_RW,
+        "s3:GetObject",
+        "arn:aws:s3:::payments-artifacts/app.zip",
+        IMPLICIT_DENY,
+        "S3Permissions buckets",
+    ),
+    case(
+        SM_RW,
+        "s3:PutObject",
+        "arn:aws:s3:::secrets-manager-rotation-apps-0/x.zip",
+        IMPLICIT_DENY,
+        "S3Permissions",
+    ),
     case(
         SM_RW,
         "cloudformation:TagResource",
@@ -214,9 +236,17 @@ CASES: list[Case] = [
     # when StringLike kms:EncryptionContext:SecretARN arn:aws:secretsmanager:*:*:secret:* AND
     # StringLike kms:ViaService secretsmanager.*.amazonaws.com.
     case(SM_CLIENT_RO, "secretsmanager:GetSecretValue", SECRET, ALLOW, "SecretsManagerGetAndDescribeSecret"),
-    case(SM_CLIENT_RO, "secretsmanager:GetSecretValue", SECRET_EU, ALLOW, "SecretsManagerGetAndDescribeSecret: *"),
+    case(
+        SM_CLIENT_RO,
+        "secretsmanager:GetSecretValue",
+        SECRET_EU,
+        ALLOW,
+        "SecretsManagerGetAndDescribeSecret: *",
+    ),
     case(SM_CLIENT_RO, "secretsmanager:DescribeSecret", SECRET, ALLOW, "SecretsManagerGetAndDescribeSecret"),
-    case(SM_CLIENT_RO, "secretsmanager:DescribeSecret", SECRET_DEV, ALLOW, "SecretsManagerGetAndDescribeSecret"),
+    case(
+        SM_CLIENT_RO, "secretsmanager:DescribeSecret", SECRET_DEV, ALLOW, "SecretsManagerGetAndDescribeSecret"
+    ),
     case(SM_CLIENT_RO, "secretsmanager:ListSecrets", "*", IMPLICIT_DENY, "not listed; [SAR]"),
     case(SM_CLIENT_RO, "secretsmanager:BatchGetSecretValue", "*", IMPLICIT_DENY, "not listed; [SAR]"),
     case(SM_CLIENT_RO, "secretsmanager:ListSecretVersionIds", SECRET, IMPLICIT_DENY, "not listed"),
@@ -278,7 +308,10 @@ CASES: list[Case] = [
         KEY,
         IMPLICIT_DENY,
         "KMSDecryptKey; [COND] StringLike is case-sensitive",
-        {"kms:ViaService": "SecretsManager.us-east-1.amazonaws.com", "kms:EncryptionContext:SecretARN": SECRET},
+        {
+            "kms:ViaService": "SecretsManager.us-east-1.amazonaws.com",
+            "kms:EncryptionContext:SecretARN": SECRET,
+        },
     ),
     case(
         SM_CLIENT_RO,
@@ -318,7 +351,13 @@ CASES: list[Case] = [
     case(SSM_RO, "ssm:GetParameters", PARAMETER, ALLOW, "ssm:Get* on *; returns SecureStrings [SSM-KMS]"),
     case(SSM_RO, "ssm:GetParameters", PARAMETER_EU, ALLOW, "ssm:Get* on *: any region"),
     case(SSM_RO, "ssm:GetParameter", PARAMETER, ALLOW, "ssm:Get* on *"),
-    case(SSM_RO, "ssm:GetParametersByPath", f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/prod", ALLOW, "ssm:Get*"),
+    case(
+        SSM_RO,
+        "ssm:GetParametersByPath",
+        f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/prod",
+        ALLOW,
+        "ssm:Get*",
+    ),
     case(SSM_RO, "ssm:GetParameterHistory", PARAMETER, ALLOW, "ssm:Get* on *"),
     case(SSM_RO, "ssm:DescribeParameters", "*", ALLOW, "ssm:Describe* on *"),
     case(SSM_RO, "ssm:ListTagsForResource", PARAMETER, ALLOW, "ssm:List* on *"),
@@ -326,14 +365,22 @@ CASES: list[Case] = [
     case(SSM_RO, "ssm:PutParameter", PARAMETER, IMPLICIT_DENY, "read only: ssm:Put* is not listed"),
     case(SSM_RO, "ssm:DeleteParameter", PARAMETER, IMPLICIT_DENY, "read only: ssm:Delete* is not listed"),
     case(SSM_RO, "ssm:LabelParameterVersion", PARAMETER, IMPLICIT_DENY, "read only: not listed"),
-    case(SSM_RO, "ssm:SendCommand", f"arn:aws:ec2:us-east-1:{ACCOUNT}:instance/i-0abc", IMPLICIT_DENY, "not listed"),
+    case(
+        SSM_RO,
+        "ssm:SendCommand",
+        f"arn:aws:ec2:us-east-1:{ACCOUNT}:instance/i-0abc",
+        IMPLICIT_DENY,
+        "not listed",
+    ),
     case(SSM_RO, "secretsmanager:GetSecretValue", SECRET, IMPLICIT_DENY, "only ssm actions are listed"),
     case(SSM_RO, "kms:Decrypt", KEY, IMPLICIT_DENY, "only ssm actions are listed"),
     # --- AmazonEKSWorkerNodePolicy v3 -----------------------------------------------------------------
     # Reference page: "This policy allows Amazon EKS worker nodes to connect to Amazon EKS Clusters."
     # Statement WorkerNodePermissions: eight ec2:Describe* actions, eks:DescribeCluster and
     # eks-auth:AssumeRoleForPodIdentity on "*". Nothing for Secrets Manager, SSM or KMS.
-    case(EKS_NODE, "secretsmanager:GetSecretValue", SECRET, IMPLICIT_DENY, "WorkerNodePermissions: no secrets"),
+    case(
+        EKS_NODE, "secretsmanager:GetSecretValue", SECRET, IMPLICIT_DENY, "WorkerNodePermissions: no secrets"
+    ),
     case(EKS_NODE, "secretsmanager:DescribeSecret", SECRET, IMPLICIT_DENY, "WorkerNodePermissions"),
     case(EKS_NODE, "secretsmanager:ListSecrets", "*", IMPLICIT_DENY, "WorkerNodePermissions"),
     case(EKS_NODE, "secretsmanager:BatchGetSecretValue", "*", IMPLICIT_DENY, "WorkerNodePermissions"),
@@ -359,7 +406,13 @@ CASES: list[Case] = [
     case(EKS_CNI, "secretsmanager:GetSecretValue", SECRET, IMPLICIT_DENY, "no secretsmanager action"),
     case(EKS_CNI, "ssm:GetParameters", PARAMETER, IMPLICIT_DENY, "no ssm action"),
     # --- the two node-role policies together (a typical EKS node role) --------------------------------
-    case((EKS_NODE, EKS_CNI), "secretsmanager:GetSecretValue", SECRET, IMPLICIT_DENY, "neither grants it [EVAL]"),
+    case(
+        (EKS_NODE, EKS_CNI),
+        "secretsmanager:GetSecretValue",
+        SECRET,
+        IMPLICIT_DENY,
+        "neither grants it [EVAL]",
+    ),
     case((EKS_NODE, EKS_CNI), "ssm:GetParameters", PARAMETER, IMPLICIT_DENY, "neither grants it [EVAL]"),
     case((EKS_NODE, EKS_CNI), "ec2:CreateTags", ENI, ALLOW, "AmazonEKSCNIPolicyENITag [EVAL]"),
     case((EKS_NODE, EKS_CNI), "eks:DescribeCluster", CLUSTER, ALLOW, "WorkerNodePermissions [EVAL]"),
@@ -447,8 +500,9 @@ def test_customer_deny_overrides_managed_allow(resource: str, context: dict[str,
 @pytest.mark.parametrize(
     ("action", "resource", "expected"),
     [
-        # [EVAL] "A permissions boundary ... the entity can perform only the actions that are allowed by
-        # both its identity-based policies and its permissions boundaries."
+        # IAM User Guide, "Permissions boundaries for IAM entities": "An entity's permissions boundary
+        # allows it to perform only the actions that are allowed by both its identity-based policies and
+        # its permissions boundaries."
         ("secretsmanager:GetSecretValue", SECRET, ALLOW),
         ("secretsmanager:DescribeSecret", SECRET_EU, ALLOW),
         ("secretsmanager:PutSecretValue", SECRET, IMPLICIT_DENY),
@@ -463,7 +517,8 @@ def test_client_read_only_boundary_limits_read_write(action: str, resource: str,
 
 
 def test_boundary_alone_grants_nothing() -> None:
-    # [EVAL] "Permissions boundaries ... do not grant permissions on their own."
+    # IAM API Reference, PutRolePermissionsBoundary: "Policies that are used as permissions boundaries
+    # do not provide permissions."
     decision = evaluate([load(EKS_NODE)], "secretsmanager:GetSecretValue", SECRET, boundary=load(SM_RW))
     assert decision.effect == IMPLICIT_DENY
 
@@ -473,3 +528,68 @@ def test_malformed_managed_policy_is_rejected() -> None:
     broken = {**document, "Statement": [{**document["Statement"][0], "Effect": "Permit"}]}
     with pytest.raises(PolicyError):
         parse_policy(broken, name=SM_CLIENT_RO)
+
+
+# --- Managed policies across accounts ---------------------------------------------------------------------
+# IAM User Guide, "Cross-account policy evaluation logic": "To allow cross-account access, you attach a
+# resource-based policy to the resource that you want to share. You must also attach an identity-based
+# policy to the identity that acts as the principal in the request." Within one account ("Policy
+# evaluation for requests within a single account"): "If either the identity-based policy or the
+# resource-based policy within the same account allows the request and the other doesn't, the request
+# is still allowed."
+
+OTHER_ACCOUNT = "444455556666"
+CALLER = f"arn:aws:iam::{OTHER_ACCOUNT}:role/payments-reader"
+HOME_CALLER = f"arn:aws:iam::{ACCOUNT}:role/payments-reader"
+
+
+def secret_policy(effect: str, principal: str) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": effect,
+                "Principal": {"AWS": principal},
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": "*",
+            }
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("documents", "principal", "resource_policy", "expected"),
+    [
+        # SecretsManagerReadWrite's Resource "*" covers a secret in another account, but the secret's
+        # own policy must also grant it.
+        ([SM_RW], CALLER, None, IMPLICIT_DENY),
+        ([SM_RW], CALLER, secret_policy("Allow", CALLER), ALLOW),
+        ([SM_RW], CALLER, secret_policy("Allow", f"arn:aws:iam::{OTHER_ACCOUNT}:root"), ALLOW),
+        ([SM_CLIENT_RO], CALLER, secret_policy("Allow", CALLER), ALLOW),
+        (
+            [SM_RW],
+            CALLER,
+            secret_policy("Allow", f"arn:aws:iam::{OTHER_ACCOUNT}:role/someone-else"),
+            IMPLICIT_DENY,
+        ),
+        # The resource policy alone does not suffice across accounts: the node role grants nothing.
+        ([EKS_NODE], CALLER, secret_policy("Allow", CALLER), IMPLICIT_DENY),
+        # An explicit Deny in the secret's policy beats the managed policy's Allow.
+        ([SM_RW], CALLER, secret_policy("Deny", "*"), EXPLICIT_DENY),
+        ([SM_RW], HOME_CALLER, secret_policy("Deny", "*"), EXPLICIT_DENY),
+        # Same account: either side suffices.
+        ([SM_RW], HOME_CALLER, None, ALLOW),
+        ([EKS_NODE], HOME_CALLER, secret_policy("Allow", HOME_CALLER), ALLOW),
+    ],
+)
+def test_managed_policies_across_accounts(
+    documents: list[str], principal: str, resource_policy: dict[str, Any] | None, expected: str
+) -> None:
+    decision = evaluate(
+        [load(name) for name in documents],
+        "secretsmanager:GetSecretValue",
+        SECRET,
+        principal=principal,
+        resource_policy=resource_policy,
+    )
+    assert decision.effect == expected

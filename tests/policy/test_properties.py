@@ -4,14 +4,21 @@ The documents are built from a small vocabulary that still reaches every part of
 and Deny, Action and NotAction (with `*`, `?` and case variants), Resource and NotResource over secret
 and parameter ARN patterns (segment wildcards, `-??????` suffixes, a policy variable), and Conditions of
 every operator family, with and without IfExists and set qualifiers, on keys the request may or may not
-carry. The properties are AWS's combination rules (IAM User Guide, "Policy evaluation logic"): an
-explicit Deny can only take access away, an Allow can only add it, and a permissions boundary can only
-limit it.
+carry. The properties:
+
+- AWS's combination rules (IAM User Guide, "Policy evaluation logic"): evaluate() always answers one of
+  three effects; an explicit Deny can only take access away, an Allow can only add it, and a
+  permissions boundary can only limit it.
+- The documented rules for condition keys missing from the request.
+- analyse() agrees with evaluate() when nothing is unknown, and its definite answers ("allowed",
+  "denied") hold whatever the unknown keys turn out to be.
+- ArnIndex.match() finds exactly the ARNs that resource matching accepts.
 """
 
 from __future__ import annotations
 
 import copy
+import itertools
 import string
 from typing import Any
 
@@ -100,7 +107,12 @@ REQUEST_RESOURCES = (
         for s in ("AbCdEf",)
     ),
     secret_arn("us-east-1", HOME, "prod/db", "Zz99Yy"),
-    *(parameter_arn(r, a, p) for r in REGIONS for a in ACCOUNTS for p in ("prod/db/password", "payments/token")),
+    *(
+        parameter_arn(r, a, p)
+        for r in REGIONS
+        for a in ACCOUNTS
+        for p in ("prod/db/password", "payments/token")
+    ),
     f"arn:aws:kms:us-east-1:{HOME}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
 )
 
@@ -164,43 +176,60 @@ CONDITIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 # --- strategies -----------------------------------------------------------------------------------------
 
 
-def one_or_list(values: list[str]) -> st.SearchStrategy[str | list[str]]:
-    """IAM accepts a lone string wherever a list of one is allowed: generate both shapes."""
-    if len(values) == 1:
-        return st.sampled_from([values[0], values])
-    return st.just(values)
+def shapes(values: tuple[str, ...], most: int) -> list[str | tuple[str, ...]]:
+    """Every choice of 1..`most` of `values`, as IAM accepts them: a lone string or a list (a tuple
+    here, made a list when used). Drawing one of these precomputed shapes costs one draw."""
+    out: list[str | tuple[str, ...]] = []
+    for size in range(1, most + 1):
+        for combo in itertools.combinations(values, size):
+            if size == 1:
+                out.append(combo[0])
+            out.append(combo)
+    return out
 
 
-@st.composite
-def conditions(draw: st.DrawFn) -> dict[str, dict[str, str | list[str]]]:
-    rows = draw(st.lists(st.sampled_from(CONDITIONS), max_size=3))
-    block: dict[str, dict[str, str | list[str]]] = {}
-    for operator, key, values in rows:
-        chosen = draw(st.lists(st.sampled_from(values), min_size=1, max_size=len(values), unique=True))
-        block.setdefault(operator, {}).setdefault(key, draw(one_or_list(chosen)))
-    return block
+def as_json(shape: str | tuple[str, ...]) -> str | list[str]:
+    return shape if isinstance(shape, str) else list(shape)
+
+
+# Strategies are built once: sampled_from over a long list costs time on every construction.
+effects = st.sampled_from(
+    ["Allow", "Allow", "Deny"]
+)  # Allow twice as often, so that enough requests are allowed
+action_elements = st.sampled_from(["Action", "NotAction"])
+resource_elements = st.sampled_from(["Resource", "Resource", "NotResource"])
+action_shapes = st.sampled_from(
+    [*shapes(ACTION_PATTERNS, 2), ("ssm:GetParameter?", "secretsmanager:Get*", "kms:Decrypt")]
+)
+resource_shapes = st.sampled_from(
+    [*shapes(RESOURCE_PATTERNS, 2), ("arn:aws:secretsmanager:*", "arn:aws:ssm:*", "arn:aws:kms:*")]
+)
+condition_rows = st.lists(
+    st.sampled_from(
+        [(op, key, shape) for op, key, values in CONDITIONS for shape in shapes(values, len(values))]
+    ),
+    max_size=3,
+)
 
 
 @st.composite
 def statements(draw: st.DrawFn, effect: str | None = None) -> dict[str, Any]:
-    statement: dict[str, Any] = {"Effect": effect or draw(st.sampled_from(["Allow", "Deny"]))}
-    actions = draw(st.lists(st.sampled_from(ACTION_PATTERNS), min_size=1, max_size=3, unique=True))
-    statement[draw(st.sampled_from(["Action", "NotAction"]))] = draw(one_or_list(actions))
-    resources = draw(st.lists(st.sampled_from(RESOURCE_PATTERNS), min_size=1, max_size=3, unique=True))
-    statement[draw(st.sampled_from(["Resource", "Resource", "NotResource"]))] = draw(one_or_list(resources))
-    if draw(st.booleans()):
-        block = draw(conditions())
-        if block:
-            statement["Condition"] = block
+    statement: dict[str, Any] = {"Effect": effect or draw(effects)}
+    statement[draw(action_elements)] = as_json(draw(action_shapes))
+    statement[draw(resource_elements)] = as_json(draw(resource_shapes))
+    block: dict[str, dict[str, Any]] = {}
+    for operator, key, values in draw(condition_rows):
+        block.setdefault(operator, {}).setdefault(key, as_json(values))
+    if block:
+        statement["Condition"] = block
     return statement
 
 
 @st.composite
 def documents(draw: st.DrawFn) -> dict[str, Any]:
     body = draw(st.lists(statements(), min_size=1, max_size=4))
-    for i, statement in enumerate(body):
-        if draw(st.booleans()):
-            statement["Sid"] = f"Stmt{i}"
+    for i in draw(st.sets(st.integers(min_value=0, max_value=len(body) - 1))):
+        body[i]["Sid"] = f"Stmt{i}"
     shape: Any = body[0] if len(body) == 1 and draw(st.booleans()) else body
     return {"Version": "2012-10-17", "Statement": shape}
 
@@ -220,9 +249,13 @@ contexts = st.fixed_dictionaries({}, optional={key: context_value(key) for key i
 full_contexts = st.fixed_dictionaries({key: st.one_of(st.just([]), context_value(key)) for key in KEY_VALUES})
 
 
+request_actions = st.sampled_from(REQUEST_ACTIONS)
+request_resources = st.sampled_from(REQUEST_RESOURCES)
+
+
 @st.composite
 def requests(draw: st.DrawFn) -> tuple[str, str, dict[str, Any]]:
-    return draw(st.sampled_from(REQUEST_ACTIONS)), draw(st.sampled_from(REQUEST_RESOURCES)), draw(contexts)
+    return draw(request_actions), draw(request_resources), draw(contexts)
 
 
 def statement_list(document: dict[str, Any]) -> list[dict[str, Any]]:
@@ -244,6 +277,10 @@ def with_extra_statement(
     body.insert(draw(st.integers(min_value=0, max_value=len(body))), statement)
     out[target] = {**out[target], "Statement": body}
     return out
+
+
+def alone(statement: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [statement]}
 
 
 def decide(docs: list[dict[str, Any]], request: tuple[str, str, dict[str, Any]], **kwargs: Any) -> str:
@@ -268,7 +305,10 @@ def test_evaluate_never_raises_and_returns_one_of_three_effects(
 @settings(max_examples=300, deadline=None)
 @given(docs=document_lists, request=requests(), deny=statements(effect="Deny"), data=st.data())
 def test_adding_a_deny_never_grants(
-    docs: list[dict[str, Any]], request: tuple[str, str, dict[str, Any]], deny: dict[str, Any], data: st.DataObject
+    docs: list[dict[str, Any]],
+    request: tuple[str, str, dict[str, Any]],
+    deny: dict[str, Any],
+    data: st.DataObject,
 ) -> None:
     with_deny = data.draw(with_extra_statement(docs, deny))
     before, after = decide(docs, request), decide(with_deny, request)
@@ -276,12 +316,19 @@ def test_adding_a_deny_never_grants(
         assert after != "Allow"
     if before == "ExplicitDeny":
         assert after == "ExplicitDeny"  # a Deny cannot undo another Deny either
+    # Whether a statement applies depends on the request alone, not on the statements around it: a Deny
+    # that denies the request on its own denies it wherever it is added.
+    if decide([alone(deny)], request) == "ExplicitDeny":
+        assert after == "ExplicitDeny"
 
 
 @settings(max_examples=300, deadline=None)
 @given(docs=document_lists, request=requests(), allow=statements(effect="Allow"), data=st.data())
 def test_removing_an_allow_never_grants(
-    docs: list[dict[str, Any]], request: tuple[str, str, dict[str, Any]], allow: dict[str, Any], data: st.DataObject
+    docs: list[dict[str, Any]],
+    request: tuple[str, str, dict[str, Any]],
+    allow: dict[str, Any],
+    data: st.DataObject,
 ) -> None:
     # `with_allow` is a document set with one more Allow statement than `docs`: going from it to `docs`
     # removes that Allow, which must not turn a request that was not allowed into an allowed one.
@@ -290,6 +337,9 @@ def test_removing_an_allow_never_grants(
         assert decide(docs, request) != "Allow"
     if decide(with_allow, request) == "ExplicitDeny":
         assert decide(docs, request) == "ExplicitDeny"  # an Allow cannot undo a Deny
+    # An Allow that allows the request on its own allows it beside any statements but a matching Deny.
+    if decide([alone(allow)], request) == "Allow":
+        assert decide(with_allow, request) != "ImplicitDeny"
 
 
 @settings(max_examples=300, deadline=None)
@@ -304,14 +354,88 @@ def test_a_boundary_never_widens_access(
     assert decide([], request, boundary=boundary) != "Allow"
 
 
+# --- keys missing from the request ------------------------------------------------------------------------
+
+NEGATED = {
+    "StringNotEquals",
+    "StringNotEqualsIgnoreCase",
+    "StringNotLike",
+    "NumericNotEquals",
+    "DateNotEquals",
+    "NotIpAddress",
+    "ArnNotEquals",
+    "ArnNotLike",
+}
+
+
+def holds_when_absent(operator: str, values: str | list[str]) -> bool | None:
+    """What AWS documents for a condition whose key the request does not carry (IAM User Guide,
+    "Condition operators": "If the key ... is not present in the request context, the values do not
+    match and the condition is false. If the policy condition requires that the key is not matched,
+    such as StringNotLike or ArnNotLike, and the right key is not present, the condition is true. This
+    logic applies to all condition operators except ...IfExists and Null check"; "Single-valued vs.
+    multivalued context keys": ForAllValues "also returns true if there are no context keys in the
+    request", ForAnyValue returns false). None where the documentation leaves it open
+    (ForAnyValue together with IfExists)."""
+    qualifier, _, base = operator.rpartition(":")
+    if_exists = base.endswith("IfExists")
+    base = base.removesuffix("IfExists")
+    if qualifier == "ForAnyValue" and if_exists:
+        return None
+    if base == "Null":
+        return "true" in ([values] if isinstance(values, str) else values)
+    if if_exists or qualifier == "ForAllValues":
+        return True
+    if qualifier == "ForAnyValue":
+        return False
+    return base in NEGATED
+
+
+def resolve_absent(docs: list[dict[str, Any]], context: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """`docs` with every condition on a key absent from `context` decided by hand: a condition that
+    holds is removed, a statement with one that fails is removed. None if one cannot be decided."""
+    present = {k.lower() for k in context}
+    out: list[dict[str, Any]] = []
+    for document in docs:
+        kept: list[dict[str, Any]] = []
+        for statement in statement_list(document):
+            block: dict[str, dict[str, Any]] = {}
+            applies = True
+            for operator, entries in statement.get("Condition", {}).items():
+                for key, values in entries.items():
+                    if key.lower() in present:
+                        block.setdefault(operator, {})[key] = values
+                        continue
+                    holds = holds_when_absent(operator, values)
+                    if holds is None:
+                        return None
+                    applies = applies and holds
+            if applies:
+                rest = {k: v for k, v in statement.items() if k != "Condition"}
+                kept.append({**rest, "Condition": block} if block else rest)
+        if kept:
+            out.append({**document, "Statement": kept})
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(docs=document_lists, request=requests())
+def test_conditions_on_missing_keys_follow_the_documented_rules(
+    docs: list[dict[str, Any]], request: tuple[str, str, dict[str, Any]]
+) -> None:
+    resolved = resolve_absent(docs, request[2])
+    if resolved is not None:
+        assert decide(docs, request) == decide(resolved, request)
+
+
 # --- evaluate() and analyse() agree when nothing is unknown -----------------------------------------------
 
 
 @settings(max_examples=300, deadline=None)
 @given(
     docs=document_lists,
-    action=st.sampled_from(REQUEST_ACTIONS),
-    resource=st.sampled_from(REQUEST_RESOURCES),
+    action=request_actions,
+    resource=request_resources,
     context=full_contexts,
     boundary=st.none() | documents(),
 )
@@ -324,14 +448,17 @@ def test_analyse_with_full_context_agrees_with_evaluate(
 ) -> None:
     decision = evaluate(docs, action, resource, context, boundary=boundary)
     analysis = analyse(docs, action, resource, context, boundary=boundary)
-    assert analysis.outcome == ("allowed" if decision.effect == "Allow" else "denied"), (decision, str(analysis))
+    assert analysis.outcome == ("allowed" if decision.effect == "Allow" else "denied"), (
+        decision,
+        str(analysis),
+    )
 
 
 @settings(max_examples=300, deadline=None)
 @given(
     docs=document_lists,
-    action=st.sampled_from(REQUEST_ACTIONS),
-    resource=st.sampled_from(REQUEST_RESOURCES),
+    action=request_actions,
+    resource=request_resources,
     context=full_contexts,
     known=st.sets(st.sampled_from(sorted(KEY_VALUES))),
 )
@@ -389,14 +516,26 @@ FIXED_PATTERNS = (
 )
 
 
+pattern_kinds = st.sampled_from(
+    ["fixed", "exact", "prefix", "suffix6", "region", "account", "mutate", "exact*"]
+)
+fixed_patterns = st.sampled_from(FIXED_PATTERNS)
+region_wildcards = st.sampled_from(["*", "us-*", "??-????-1", "*-1", "eu-west-?"])
+account_wildcards = st.sampled_from(["*", "1111*", "????????????", "*3"])
+one_wildcard = st.sampled_from("*?")
+
+
 @st.composite
 def index_patterns(draw: st.DrawFn, arns: list[str]) -> str:
     """A Resource pattern: fixed shapes, or one derived from an ARN in (or near) the index."""
-    base = draw(st.sampled_from(arns)) if arns and draw(st.booleans()) else draw(st.one_of(secret_arns, parameter_arns))
+    if arns and draw(st.booleans()):
+        base = arns[draw(st.integers(min_value=0, max_value=len(arns) - 1))]
+    else:
+        base = draw(st.one_of(secret_arns, parameter_arns))
     parts = base.split(":", 5)
-    kind = draw(st.sampled_from(["fixed", "exact", "prefix", "suffix6", "region", "account", "mutate", "exact*"]))
+    kind = draw(pattern_kinds)
     if kind == "fixed":
-        return draw(st.sampled_from(FIXED_PATTERNS))
+        return draw(fixed_patterns)
     if kind == "exact":
         return base
     if kind == "exact*":
@@ -406,14 +545,14 @@ def index_patterns(draw: st.DrawFn, arns: list[str]) -> str:
     if kind == "suffix6":
         return base[:-6] + "??????" if parts[2] == "secretsmanager" else base.rsplit("/", 1)[0] + "/*"
     if kind == "region":
-        parts[3] = draw(st.sampled_from(["*", "us-*", "??-????-1", "*-1", "eu-west-?"]))
+        parts[3] = draw(region_wildcards)
         return ":".join(parts)
     if kind == "account":
-        parts[4] = draw(st.sampled_from(["*", "1111*", "????????????", "*3"]))
+        parts[4] = draw(account_wildcards)
         return ":".join(parts)
     # mutate: one character of the ARN becomes a wildcard
     at = draw(st.integers(min_value=0, max_value=len(base) - 1))
-    return base[:at] + draw(st.sampled_from("*?")) + base[at + 1 :]
+    return base[:at] + draw(one_wildcard) + base[at + 1 :]
 
 
 @settings(max_examples=300, deadline=None)
