@@ -175,7 +175,7 @@ def test_malformed_statement_is_named(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr == (
         f"iamscope: error: {bad}: statement 1 (Sid 'Oops'): "
-        "Effect must be \"Allow\" or \"Deny\", got 'Permit'\n"
+        'Effect must be "Allow" or "Deny", got \'Permit\'\n'
     )
 
 
