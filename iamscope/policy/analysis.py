@@ -22,6 +22,7 @@ from iamscope.policy.evaluate import (
     as_context,
     as_documents,
     caller,
+    names_everyone,
     ref,
     resource_account,
 )
@@ -170,10 +171,6 @@ def _statement_formula(
     return f_and(parts)
 
 
-def _names_everyone(statement: Statement) -> bool:
-    return statement.principals is not None and statement.principals.any
-
-
 def _principal_atom(document: PolicyDocument, statement: Statement) -> Atom:
     principals = statement.principals or statement.not_principals
     assert principals is not None
@@ -223,7 +220,7 @@ def analyse(
         for statement in rdoc.statements:
             formula = _statement_formula(rdoc, statement, "resource", action, resource, ctx)
             match = statement_principal(statement, who)
-            if who is None and not _names_everyone(statement):
+            if who is None and not names_everyone(statement):
                 # Nobody said who calls: whether this statement covers the caller is itself a condition.
                 formula = f_and([_principal_atom(rdoc, statement), formula])
                 match = PrincipalMatch.IDENTITY

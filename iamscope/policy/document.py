@@ -21,6 +21,7 @@ from iamscope.policy.operators import OPERATORS, Operator, parse_date, parse_num
 
 VARIABLES_VERSION = "2012-10-17"
 """Policy variables (`${...}`) are substituted only in documents of this version."""
+_VERSIONS = ("2012-10-17", "2008-10-17")
 
 PolicyKind = str  # "identity" | "boundary" | "resource" | "trust"
 _KINDS = ("identity", "boundary", "resource", "trust")
@@ -132,8 +133,8 @@ def parse_policy(raw: Any, *, name: str = "policy", kind: PolicyKind = "identity
         raise ValueError(f"unknown policy kind {kind!r}")
     doc = load_document(raw, name=name)
     version = doc.get("Version")
-    if version is not None and not isinstance(version, str):
-        raise PolicyError("Version must be a string", source=name)
+    if version is not None and version not in _VERSIONS:
+        raise PolicyError(f"Version must be one of {', '.join(_VERSIONS)}, got {version!r}", source=name)
     if "Statement" not in doc:
         raise PolicyError("the document has no Statement", source=name)
     raw_statements = doc["Statement"]

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from iamscope.errors import UsageError
 from iamscope.policy.arn import try_parse_arn
 from iamscope.policy.conditions import condition_holds
 from iamscope.policy.context import ContextInput, RequestContext
@@ -106,6 +107,10 @@ def _scan(
     return allows, denies
 
 
+def names_everyone(statement: Statement) -> bool:
+    return statement.principals is not None and statement.principals.any
+
+
 def resource_account(resource: str, context: RequestContext) -> str | None:
     arn = try_parse_arn(resource)
     if arn and arn.account:
@@ -141,6 +146,13 @@ def evaluate(
     resource_allows: list[tuple[StatementRef, PrincipalMatch]] = []
     if resource_policy is not None:
         (rdoc,) = as_documents([resource_policy], "resource")
+        if who is None and any(not names_everyone(s) for s in rdoc.statements):
+            # Guessing who calls could drop a Deny aimed at them: ask instead (analyse() can reason
+            # about an unknown caller).
+            raise UsageError(
+                f"{rdoc.name} names principals: give the caller's ARN (principal=, or aws:PrincipalArn "
+                "in the context) to apply it"
+            )
         for statement in rdoc.statements:
             match = statement_principal(statement, who)
             if match is PrincipalMatch.NONE or not _applies(rdoc, statement, action, resource, ctx):

@@ -93,6 +93,7 @@ def test_principals_normalised() -> None:
 MALFORMED: list[tuple[str, Any, str]] = [
     ("not an object", ["Statement"], "must be a JSON object"),
     ("no Statement", {"Version": "2012-10-17"}, "has no Statement"),
+    ("unknown Version", {"Version": "2012-10-18", "Statement": ONE}, "Version must be one of 2012-10-17, 2008-10-17, got '2012-10-18'"),
     ("statement not an object", {"Statement": ["x"]}, r"statement 0: must be an object"),
     ("bad effect", {"Statement": {**ONE, "Effect": "allow"}}, r"statement 0: Effect must be"),
     ("Action and NotAction", {"Statement": {**ONE, "NotAction": "s3:*"}}, r"statement 0: has both Action and NotAction"),

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from iamscope.errors import UsageError
 from iamscope.policy import analyse, evaluate
 
 ACCOUNT = "111122223333"
@@ -121,3 +122,14 @@ def test_pod_identity_trust(principal: str, action: str, tags: tuple[str, str], 
         evaluate([], action, ROLE, context, resource_policy=POD_IDENTITY, principal=principal).effect
         == effect
     )
+
+
+def test_evaluate_refuses_to_guess_the_caller_of_a_resource_policy() -> None:
+    # A Deny aimed at a named principal must not be dropped because nobody said who calls.
+    with pytest.raises(UsageError, match="names principals: give the caller's ARN"):
+        evaluate([], WEB_IDENTITY, ROLE, token("prod", "payments-api"), resource_policy=EXACT)
+
+
+def test_principal_can_come_from_the_context() -> None:
+    context = {**token("prod", "payments-api"), "aws:PrincipalArn": PROVIDER}
+    assert evaluate([], WEB_IDENTITY, ROLE, context, resource_policy=EXACT).effect == "Allow"
