@@ -188,7 +188,7 @@ def evaluate(
         return Decision(effect=ALLOW, reason="allowed by the resource policy", statements=direct)
     if allows and not boundary_ok:
         return Decision(effect=IMPLICIT_DENY, reason="the permissions boundary does not allow it")
-    if resource_allows and not boundary_ok:
+    if any(m is PrincipalMatch.IDENTITY for _, m in resource_allows):
         return Decision(
             effect=IMPLICIT_DENY, reason="the permissions boundary limits the resource policy's grant"
         )
