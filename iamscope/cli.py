@@ -148,6 +148,8 @@ def _read_json(path: Path) -> Any:
         raise InputError("not UTF-8 text", source=str(path)) from None
     try:
         return json.loads(text)
+    except RecursionError:
+        raise InputError("JSON nested too deeply to be a policy", source=str(path)) from None
     except json.JSONDecodeError as error:
         raise InputError(
             f"invalid JSON: {error.msg}", source=str(path), where=f"line {error.lineno} column {error.colno}"

@@ -212,3 +212,23 @@ def test_actions_marks_secret_reading() -> None:
         "! ssm:GetParameters",
         "! ssm:GetParametersByPath",
     ]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"[" * 100_000, "JSON nested too deeply to be a policy"),
+        (b"\xff\xfe\x00binary", "not UTF-8 text"),
+        (b"", "invalid JSON: Expecting value"),
+        (b'["Statement"]', "a policy document must be a JSON object, got list"),
+    ],
+    ids=["deeply nested", "binary", "empty", "array at top level"],
+)
+def test_hostile_policy_files_get_one_line_and_exit_2(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "policy.json"
+    path.write_bytes(content)
+    result = iamscope("policy", "evaluate", "--policy", str(path), "--action", "s3:GetObject")
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"iamscope: error: {path}")
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1

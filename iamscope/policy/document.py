@@ -112,6 +112,8 @@ def load_document(raw: Any, *, name: str) -> Mapping[str, Any]:
         for text in (raw, urllib.parse.unquote(raw)):
             try:
                 parsed = json.loads(text)
+            except RecursionError:
+                raise PolicyError("policy document nested too deeply", source=name) from None
             except ValueError:
                 continue
             if isinstance(parsed, Mapping):
