@@ -10,7 +10,7 @@ A formula that reduces to True or False is a definite answer; anything else is c
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from iamscope.policy.conditions import condition_holds
@@ -22,6 +22,7 @@ from iamscope.policy.evaluate import (
     as_context,
     as_documents,
     caller,
+    evidence,
     names_everyone,
     ref,
     resource_account,
@@ -30,6 +31,9 @@ from iamscope.policy.matching import (
     PrincipalMatch,
     account_of,
     action_applies,
+    is_account_entry,
+    is_role_entry,
+    principal_keys,
     resource_applies,
     statement_principal,
 )
@@ -123,6 +127,7 @@ def atoms(formula: Formula) -> tuple[Atom, ...]:
 class Analysis:
     outcome: str  # "allowed", "denied" or "conditional"
     when: Formula  # True, False, or the condition under which the request is allowed
+    assumptions: tuple[str, ...] = ()  # what the answer takes for granted, said in words
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -131,12 +136,11 @@ class Analysis:
 
     @property
     def statements(self) -> tuple[StatementRef, ...]:
-        return tuple(dict.fromkeys(a.statement for a in atoms(self.when)))
+        return evidence(a.statement for a in atoms(self.when))
 
     def __str__(self) -> str:
-        if self.outcome != "conditional":
-            return self.outcome
-        return f"allowed only when {self.when}"
+        text = self.outcome if self.outcome != "conditional" else f"allowed only when {self.when}"
+        return text + "".join(f" (assuming {a})" for a in self.assumptions)
 
 
 def _statement_formula(
@@ -171,16 +175,35 @@ def _statement_formula(
     return f_and(parts)
 
 
-def _principal_atom(document: PolicyDocument, statement: Statement) -> Atom:
-    principals = statement.principals or statement.not_principals
-    assert principals is not None
-    listed = json.dumps([f"{t}:{v}" for t, v in principals.entries])
-    negation = "not " if statement.not_principals is not None else ""
-    return Atom(
-        f"the caller is {negation}one of {listed}",
-        ("aws:principalarn",),
-        ref(document, statement, "resource"),
-    )
+def _unknown_caller_terms(
+    document: PolicyDocument, statement: Statement
+) -> list[tuple[PrincipalMatch, Atom]]:
+    """With no caller given, each kind of principal a statement names becomes a condition on who calls,
+    filed under the kind of match it would be (a role ARN's grant is limited by a boundary, a session's
+    is not; an account only delegates)."""
+    statement_ref = ref(document, statement, "resource")
+    if statement.not_principals is not None:
+        listed = json.dumps([v for _, v in statement.not_principals.entries])
+        return [
+            (
+                PrincipalMatch.DIRECT,
+                Atom(f"the caller is not one of {listed}", ("aws:principalarn",), statement_ref),
+            )
+        ]
+    assert statement.principals is not None
+    groups: dict[PrincipalMatch, list[str]] = {}
+    for entry_type, entry in statement.principals.entries:
+        if entry_type == "AWS" and is_account_entry(entry):
+            kind = PrincipalMatch.ACCOUNT
+        elif entry_type == "AWS" and is_role_entry(entry):
+            kind = PrincipalMatch.ROLE
+        else:
+            kind = PrincipalMatch.DIRECT
+        groups.setdefault(kind, []).append(entry if entry_type == "AWS" else f"{entry_type}:{entry}")
+    return [
+        (kind, Atom(f"the caller is one of {json.dumps(entries)}", ("aws:principalarn",), statement_ref))
+        for kind, entries in groups.items()
+    ]
 
 
 def analyse(
@@ -195,10 +218,14 @@ def analyse(
 ) -> Analysis:
     """Like evaluate(), but keys missing from `context` are unknown rather than absent.
 
-    The caller's account comes from `principal` or a known aws:PrincipalArn; with neither, the
-    request is analysed as a same-account one (identity policies alone can grant). Resource-policy
-    statements that name principals then become conditions on who the caller is."""
+    The caller comes from `principal` or a known aws:PrincipalArn. With neither, the request is
+    analysed as coming from the resource's own account (identity policies alone can grant), which the
+    answer states in `assumptions`; resource-policy statements that name principals then become
+    conditions on who the caller is."""
     ctx = as_context(context, complete=False)
+    who = caller(principal, ctx)
+    if who is not None:
+        ctx = ctx.with_defaults(principal_keys(who))
     denies: list[Formula] = []
     identity_allows: list[Formula] = []
     for document in as_documents(documents, "identity"):
@@ -213,40 +240,40 @@ def analyse(
             formula = _statement_formula(bdoc, statement, "boundary", action, resource, ctx)
             (denies if statement.effect == "Deny" else boundary_allows).append(formula)
         boundary_ok = f_or(boundary_allows)
-    who = caller(principal, ctx)
     by_match: dict[PrincipalMatch, list[Formula]] = {m: [] for m in PrincipalMatch}
     if resource_policy is not None:
         (rdoc,) = as_documents([resource_policy], "resource")
         for statement in rdoc.statements:
             formula = _statement_formula(rdoc, statement, "resource", action, resource, ctx)
-            match = statement_principal(statement, who)
+            terms: Sequence[tuple[PrincipalMatch, Formula]]
             if who is None and not names_everyone(statement):
-                # Nobody said who calls: whether this statement covers the caller is itself a condition.
-                formula = f_and([_principal_atom(rdoc, statement), formula])
-                match = PrincipalMatch.IDENTITY
-            if match is PrincipalMatch.NONE:
-                continue
-            if statement.effect == "Deny":
-                denies.append(formula)
+                terms = _unknown_caller_terms(rdoc, statement)
             else:
-                by_match[match].append(formula)
+                match = statement_principal(statement, who, has_boundary=boundary is not None)
+                terms = [(match, True)]
+            for match, covers in terms:
+                if match is PrincipalMatch.NONE:
+                    continue
+                term = f_and([covers, formula])
+                (denies if statement.effect == "Deny" else by_match[match]).append(term)
     identity_ok = f_and([f_or(identity_allows), boundary_ok])
     caller_account, target_account = account_of(who), resource_account(resource, ctx)
+    assumptions: tuple[str, ...] = ()
     if caller_account and target_account and caller_account != target_account:
         resource_ok = f_or(
-            by_match[PrincipalMatch.ACCOUNT]
-            + by_match[PrincipalMatch.IDENTITY]
-            + by_match[PrincipalMatch.SESSION]
+            by_match[PrincipalMatch.ACCOUNT] + by_match[PrincipalMatch.ROLE] + by_match[PrincipalMatch.DIRECT]
         )
         allow = f_and([identity_ok, resource_ok])
     else:
+        if who is None and target_account:
+            assumptions = (f"the caller is in account {target_account}, the resource's",)
         allow = f_or(
             [
                 identity_ok,
-                f_or(by_match[PrincipalMatch.SESSION]),
-                f_and([f_or(by_match[PrincipalMatch.IDENTITY]), boundary_ok]),
+                f_or(by_match[PrincipalMatch.DIRECT]),
+                f_and([f_or(by_match[PrincipalMatch.ROLE]), boundary_ok]),
             ]
         )
     when = f_and([allow, f_not(f_or(denies))])
     outcome = "allowed" if when is True else "denied" if when is False else "conditional"
-    return Analysis(outcome=outcome, when=when)
+    return Analysis(outcome=outcome, when=when, assumptions=assumptions)

@@ -55,5 +55,11 @@ class RequestContext:
         values = self._values.get(key.lower())
         return values[0] if values and len(values) == 1 else None
 
+    def with_defaults(self, values: ContextInput) -> RequestContext:
+        """A copy with `values` added for the keys this context does not already hold."""
+        merged = RequestContext(None, complete=self.complete)
+        merged._values = {key.lower(): _normalise(value) for key, value in values.items()} | self._values
+        return merged
+
     def known_keys(self) -> tuple[str, ...]:
         return tuple(sorted(self._values))

@@ -182,6 +182,12 @@ def _parse_statement(raw: Any, index: int, *, name: str, kind: PolicyKind) -> St
         if "Principal" in raw:
             principals = _principals(raw["Principal"], fail)
         else:
+            # "NotPrincipal must be used with "Effect":"Deny" ... You cannot use the NotPrincipal
+            # element in an IAM identity-based policy nor in an IAM role trust policy."
+            if effect != "Deny":
+                raise fail("NotPrincipal is supported only with Effect Deny")
+            if kind == "trust":
+                raise fail("a role trust policy cannot use NotPrincipal")
             not_principals = _principals(raw["NotPrincipal"], fail)
     elif kind in ("resource", "trust"):
         raise fail("a resource-based policy statement needs Principal or NotPrincipal")

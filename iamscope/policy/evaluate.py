@@ -28,6 +28,7 @@ from iamscope.policy.matching import (
     PrincipalMatch,
     account_of,
     action_applies,
+    principal_keys,
     resource_applies,
     statement_principal,
 )
@@ -52,6 +53,14 @@ class StatementRef:
     def __str__(self) -> str:
         sid = f" (Sid {self.sid!r})" if self.sid else ""
         return f"{self.origin} policy {self.policy}: statement {self.index}{sid} ({self.effect})"
+
+
+_ORIGIN_ORDER = {"identity": 0, "boundary": 1, "resource": 2}
+
+
+def evidence(refs: Iterable[StatementRef]) -> tuple[StatementRef, ...]:
+    """Statement references in a stable order, whatever order the policies were given in."""
+    return tuple(sorted(set(refs), key=lambda r: (_ORIGIN_ORDER.get(r.origin, 9), r.policy, r.index)))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,6 +144,9 @@ def evaluate(
     """Decide `action` on `resource` ("*" for requests without one) as AWS would. `principal` is the
     caller's ARN, needed to apply a resource policy; it defaults to the context's aws:PrincipalArn."""
     ctx = as_context(context, complete=True)
+    who = caller(principal, ctx)
+    if who is not None:
+        ctx = ctx.with_defaults(principal_keys(who))
     identity = as_documents(documents, "identity")
     allows, denies = _scan(identity, "identity", action, resource, ctx)
     boundary_allows: list[StatementRef] = []
@@ -142,7 +154,6 @@ def evaluate(
         (bdoc,) = as_documents([boundary], "boundary")
         boundary_allows, boundary_denies = _scan([bdoc], "boundary", action, resource, ctx)
         denies += boundary_denies
-    who = caller(principal, ctx)
     resource_allows: list[tuple[StatementRef, PrincipalMatch]] = []
     if resource_policy is not None:
         (rdoc,) = as_documents([resource_policy], "resource")
@@ -154,7 +165,7 @@ def evaluate(
                 "in the context) to apply it"
             )
         for statement in rdoc.statements:
-            match = statement_principal(statement, who)
+            match = statement_principal(statement, who, has_boundary=boundary is not None)
             if match is PrincipalMatch.NONE or not _applies(rdoc, statement, action, resource, ctx):
                 continue
             if statement.effect == "Deny":
@@ -162,7 +173,7 @@ def evaluate(
             else:
                 resource_allows.append((ref(rdoc, statement, "resource"), match))
     if denies:
-        return Decision(effect=EXPLICIT_DENY, reason="an explicit Deny applies", statements=tuple(denies))
+        return Decision(effect=EXPLICIT_DENY, reason="an explicit Deny applies", statements=evidence(denies))
 
     boundary_ok = boundary is None or bool(boundary_allows)
     identity_grant = tuple(allows + boundary_allows) if allows and boundary_ok else ()
@@ -173,22 +184,24 @@ def evaluate(
             return Decision(
                 effect=ALLOW,
                 reason="cross-account: the identity side and the resource policy both allow",
-                statements=identity_grant + resource_grant,
+                statements=evidence(identity_grant + resource_grant),
             )
         missing = "the caller's policies" if not identity_grant else "the resource policy"
         return Decision(effect=IMPLICIT_DENY, reason=f"cross-account request not allowed by {missing}")
     if identity_grant:
-        return Decision(effect=ALLOW, reason="allowed by the identity policies", statements=identity_grant)
+        return Decision(
+            effect=ALLOW, reason="allowed by the identity policies", statements=evidence(identity_grant)
+        )
     direct = tuple(
         r
         for r, m in resource_allows
-        if m is PrincipalMatch.SESSION or (m is PrincipalMatch.IDENTITY and boundary_ok)
+        if m is PrincipalMatch.DIRECT or (m is PrincipalMatch.ROLE and boundary_ok)
     )
     if direct:
-        return Decision(effect=ALLOW, reason="allowed by the resource policy", statements=direct)
+        return Decision(effect=ALLOW, reason="allowed by the resource policy", statements=evidence(direct))
     if allows and not boundary_ok:
         return Decision(effect=IMPLICIT_DENY, reason="the permissions boundary does not allow it")
-    if any(m is PrincipalMatch.IDENTITY for _, m in resource_allows):
+    if any(m is PrincipalMatch.ROLE for _, m in resource_allows):
         return Decision(
             effect=IMPLICIT_DENY, reason="the permissions boundary limits the resource policy's grant"
         )
