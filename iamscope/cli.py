@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -15,10 +16,13 @@ import click
 
 from iamscope import __version__
 from iamscope.errors import IamscopeError, InputError, NotImplementedYetError, UsageError
+from iamscope.files import InputReader
 from iamscope.policy import analyse, evaluate, expand_actions, parse_policy, reads_secret_material
 from iamscope.policy.document import PolicyDocument
 
 FORMATS = ("text", "json", "markdown", "sarif")
+POLICY_FILE_LIMIT = 1024 * 1024  # IAM's largest policies are tens of KiB; a bigger file is not a policy
+ACTION_SHAPE = re.compile(r"^[A-Za-z0-9*?-]+:[A-Za-z0-9*?]+$")
 SEVERITIES = ("critical", "high", "medium", "low", "none")
 
 
@@ -139,27 +143,10 @@ def policy() -> None:
     """Ask the IAM policy engine directly, offline: evaluate requests, expand action patterns."""
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise InputError(f"cannot read: {error.strerror}", source=str(path)) from None
-    except UnicodeDecodeError:
-        raise InputError("not UTF-8 text", source=str(path)) from None
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise InputError("JSON nested too deeply to be a policy", source=str(path)) from None
-    except json.JSONDecodeError as error:
-        raise InputError(
-            f"invalid JSON: {error.msg}", source=str(path), where=f"line {error.lineno} column {error.colno}"
-        ) from None
-
-
-def load_policy_file(path: Path, kind: str) -> PolicyDocument:
+def load_policy_file(reader: InputReader, path: Path, kind: str) -> PolicyDocument:
     """A policy document from a file holding the document itself or an AWS CLI answer around it
     (`get-policy-version`, `get-role-policy`, `get-role`'s trust policy)."""
-    raw = _read_json(path)
+    raw = reader.read_json(path, limit=POLICY_FILE_LIMIT)
     if isinstance(raw, dict):
         for wrapper in ("PolicyVersion", "Role"):
             if isinstance(raw.get(wrapper), dict):
@@ -171,17 +158,35 @@ def load_policy_file(path: Path, kind: str) -> PolicyDocument:
     return parse_policy(raw, name=str(path), kind=kind)
 
 
-def _parse_context(pairs: Sequence[str], context_file: Path | None) -> dict[str, list[str]]:
+def _context_value(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    return None
+
+
+def _parse_context(
+    reader: InputReader, pairs: Sequence[str], context_file: Path | None
+) -> dict[str, list[str]]:
     context: dict[str, list[str]] = {}
     if context_file is not None:
-        raw = _read_json(context_file)
+        source = str(context_file)
+        raw = reader.read_json(context_file, limit=POLICY_FILE_LIMIT)
         if not isinstance(raw, dict):
             raise InputError(
-                "a context file must hold a JSON object of key: value or [values]", source=str(context_file)
+                "a context file must hold a JSON object of key: value or [values]", source=source
             )
         for key, value in raw.items():
-            values = value if isinstance(value, list) else [value]
-            context[str(key)] = [str(v).lower() if isinstance(v, bool) else str(v) for v in values]
+            if value is None:
+                continue  # null: the request does not carry the key
+            strings = [_context_value(v) for v in (value if isinstance(value, list) else [value])]
+            if any(v is None for v in strings):
+                where = f"key {key!r}"
+                raise InputError(
+                    "values must be strings, numbers, booleans or lists of those", source=source, where=where
+                )
+            context[str(key)] = [v for v in strings if v is not None]
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
@@ -190,21 +195,34 @@ def _parse_context(pairs: Sequence[str], context_file: Path | None) -> dict[str,
     return context
 
 
+def _concrete_actions(patterns: Sequence[str], option: str) -> list[str]:
+    """Every concrete action the patterns name, sorted; an exact action passes through even when the
+    catalogue does not know it (permission-only actions have no API operation)."""
+    found: dict[str, None] = {}
+    for pattern in patterns:
+        if pattern != "*" and not ACTION_SHAPE.match(pattern):
+            raise UsageError(f"{option} {pattern!r} is not of the form service:action")
+        expanded = expand_actions(pattern) if ("*" in pattern or "?" in pattern) else (pattern,)
+        if not expanded:
+            raise UsageError(f"{option} {pattern!r} matches no known action")
+        found.update(dict.fromkeys(expanded))
+    return sorted(found, key=str.lower)
+
+
 @policy.command("evaluate")
 @click.option(
     "--policy",
     "policies",
     multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Identity policy JSON (repeatable).",
+    type=click.Path(path_type=Path),
+    help="Identity policy JSON (repeatable; - reads standard input).",
 )
+@click.option("--boundary", type=click.Path(path_type=Path), help="Permissions boundary JSON.")
+@click.option("--resource-policy", type=click.Path(path_type=Path), help="The resource's policy JSON.")
 @click.option(
-    "--boundary", type=click.Path(dir_okay=False, path_type=Path), help="Permissions boundary JSON."
+    "--principal",
+    help="The caller's ARN (role, session or user); resource policies that name principals need it.",
 )
-@click.option(
-    "--resource-policy", type=click.Path(dir_okay=False, path_type=Path), help="The resource's policy JSON."
-)
-@click.option("--principal", help="The caller's ARN (role or assumed-role session).")
 @click.option(
     "--action", "actions", multiple=True, required=True, help="Action to test (repeatable; patterns expand)."
 )
@@ -222,13 +240,12 @@ def _parse_context(pairs: Sequence[str], context_file: Path | None) -> dict[str,
     multiple=True,
     help="Condition key: KEY=VALUE (repeatable; repeat a key for a list).",
 )
-@click.option(
-    "--context-file", type=click.Path(dir_okay=False, path_type=Path), help="JSON object of condition keys."
-)
+@click.option("--context-file", type=click.Path(path_type=Path), help="JSON object of condition keys.")
 @click.option(
     "--unknown-context",
     is_flag=True,
-    help="Keys not given are unknown: answer allowed / denied / allowed only when.",
+    help="Keys not given are unknown: answer allowed / denied / allowed only when. Without --principal the "
+    "caller is taken to be in the resource's account, and the answer says so.",
 )
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 def policy_evaluate(
@@ -247,64 +264,65 @@ def policy_evaluate(
     simulate-custom-policy`, with boundaries and resource policies)."""
     if not policies and resource_policy is None:
         raise UsageError("give at least one --policy or a --resource-policy")
-    documents = [load_policy_file(p, "identity") for p in policies]
-    bdoc = load_policy_file(boundary, "boundary") if boundary else None
-    rdoc = load_policy_file(resource_policy, "resource") if resource_policy else None
-    context = _parse_context(pairs, context_file)
-    concrete: list[str] = []
-    for action in actions:
-        expanded = expand_actions(action) if ("*" in action or "?" in action) else (action,)
-        if not expanded:
-            raise UsageError(f"--action {action!r} matches no known action")
-        concrete.extend(a for a in expanded if a not in concrete)
-    rows: list[dict[str, Any]] = []
-    for action in concrete:
-        for resource in resources:
-            row: dict[str, Any] = {"action": action, "resource": resource}
-            if unknown_context:
-                result = analyse(
-                    documents,
-                    action,
-                    resource,
-                    context,
-                    boundary=bdoc,
-                    resource_policy=rdoc,
-                    principal=principal,
-                )
-                row |= {
-                    "decision": result.outcome,
-                    "when": None if result.outcome != "conditional" else str(result.when),
-                    "keys": list(result.keys),
-                    "statements": [str(s) for s in result.statements],
-                }
-            else:
-                decision = evaluate(
-                    documents,
-                    action,
-                    resource,
-                    context,
-                    boundary=bdoc,
-                    resource_policy=rdoc,
-                    principal=principal,
-                )
-                row |= {
-                    "decision": decision.effect,
-                    "reason": decision.reason,
-                    "statements": [str(s) for s in decision.statements],
-                }
-            row["reads_secret_material"] = reads_secret_material(action)
-            rows.append(row)
+    reader = InputReader()
+    documents = [load_policy_file(reader, p, "identity") for p in policies]
+    bdoc = load_policy_file(reader, boundary, "boundary") if boundary else None
+    rdoc = load_policy_file(reader, resource_policy, "resource") if resource_policy else None
+    context = _parse_context(reader, pairs, context_file)
+    rows = [
+        _decide(documents, action, resource, context, bdoc, rdoc, principal, unknown_context)
+        for action in _concrete_actions(actions, "--action")
+        for resource in sorted(set(resources))
+    ]
     if fmt == "json":
         click.echo(json.dumps({"schema": "iamscope.evaluate/v1", "results": rows}, indent=2, sort_keys=True))
         return
     for row in rows:
-        line = f"{row['decision']:<12} {row['action']}  {row['resource']}"
-        click.echo(line)
+        click.echo(f"{row['decision']:<12} {row['action']}  {row['resource']}")
         detail = f"allowed only when {row['when']}" if row.get("when") else row.get("reason")
-        if detail:
-            click.echo(f"             {detail}")
+        for line in [detail, *(f"assuming {a}" for a in row.get("assumptions", ()))]:
+            if line:
+                click.echo(f"             {line}")
         for statement in row["statements"]:
             click.echo(f"             - {statement}")
+
+
+def _decide(
+    documents: Sequence[PolicyDocument],
+    action: str,
+    resource: str,
+    context: dict[str, list[str]],
+    boundary: PolicyDocument | None,
+    resource_policy: PolicyDocument | None,
+    principal: str | None,
+    unknown_context: bool,
+) -> dict[str, Any]:
+    """One result row of `policy evaluate`."""
+    row: dict[str, Any] = {
+        "action": action,
+        "resource": resource,
+        "reads_secret_material": reads_secret_material(action),
+    }
+    options: dict[str, Any] = {
+        "boundary": boundary,
+        "resource_policy": resource_policy,
+        "principal": principal,
+    }
+    if unknown_context:
+        result = analyse(documents, action, resource, context, **options)
+        return row | {
+            "decision": result.outcome,
+            "when": None if result.outcome != "conditional" else str(result.when),
+            "keys": list(result.keys),
+            "assumptions": list(result.assumptions),
+            "statements": [str(s) for s in result.statements],
+        }
+    decision = evaluate(documents, action, resource, context, **options)
+    return row | {
+        "decision": decision.effect,
+        "reason": decision.reason,
+        "statements": [str(s) for s in decision.statements],
+    }
 
 
 @policy.command("actions")
@@ -313,11 +331,7 @@ def policy_evaluate(
 def policy_actions(patterns: tuple[str, ...], secret_reading: bool) -> None:
     """Expand Action-element patterns (`secretsmanager:Get*`, `ssm:*`) into concrete actions, from
     botocore's service models. Actions that return secret material are marked with `!`."""
-    seen: dict[str, None] = {}
-    for pattern in patterns:
-        for action in expand_actions(pattern):
-            seen.setdefault(action)
-    for action in seen:
+    for action in _concrete_actions(patterns, "pattern"):
         reads = reads_secret_material(action)
         if secret_reading and not reads:
             continue
@@ -337,9 +351,13 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     except click.Abort:
         click.echo("iamscope: aborted", err=True)
         sys.exit(130)
-    except click.ClickException as error:
-        error.show()
+    except click.UsageError as error:
+        hint = f" (see '{error.ctx.command_path} --help')" if error.ctx else ""
+        click.echo(f"iamscope: error: {error.format_message()}{hint}", err=True)
         sys.exit(2)
+    except click.ClickException as error:
+        click.echo(f"iamscope: error: {error.format_message()}", err=True)
+        sys.exit(error.exit_code)
     except IamscopeError as error:
         click.echo(f"iamscope: error: {error}", err=True)
         sys.exit(error.exit_code)

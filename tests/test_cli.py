@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -217,12 +219,13 @@ def test_actions_marks_secret_reading() -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"[" * 100_000, "JSON nested too deeply to be a policy"),
+        (b"[" * 100_000, "JSON nested too deeply"),
+        (b"[" + b"9" * 5000 + b"]", "invalid JSON: Exceeds the limit"),
         (b"\xff\xfe\x00binary", "not UTF-8 text"),
         (b"", "invalid JSON: Expecting value"),
         (b'["Statement"]', "a policy document must be a JSON object, got list"),
     ],
-    ids=["deeply nested", "binary", "empty", "array at top level"],
+    ids=["deeply nested", "huge integer", "binary", "empty", "array at top level"],
 )
 def test_hostile_policy_files_get_one_line_and_exit_2(tmp_path: Path, content: bytes, message: str) -> None:
     path = tmp_path / "policy.json"
@@ -232,3 +235,176 @@ def test_hostile_policy_files_get_one_line_and_exit_2(tmp_path: Path, content: b
     assert result.stderr.startswith(f"iamscope: error: {path}")
     assert message in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "policy.json"
+    path.write_bytes(b"\xef\xbb\xbf" + (DEMO / "payments-api.json").read_bytes())
+    result = iamscope(
+        "policy",
+        "evaluate",
+        "--policy",
+        str(path),
+        "--action",
+        "secretsmanager:GetSecretValue",
+        "--resource",
+        DB,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Allow ")
+
+
+def test_directory_and_fifo_are_refused_in_one_line(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for path, message in ((tmp_path, "is a directory, not a file"), (fifo, "not a regular file")):
+        result = iamscope("policy", "evaluate", "--policy", str(path), "--action", "s3:GetObject")
+        assert result.returncode == 2
+        assert result.stderr == f"iamscope: error: {path}: {message}\n"
+
+
+def test_stdin_is_strict_utf8_and_read_once() -> None:
+    policy = (DEMO / "payments-api.json").read_text()
+    ok = iamscope(
+        "policy",
+        "evaluate",
+        "--policy",
+        "-",
+        "--action",
+        "secretsmanager:GetSecretValue",
+        "--resource",
+        DB,
+        stdin=policy,
+    )
+    assert ok.returncode == 0, ok.stderr
+    twice = iamscope(
+        "policy", "evaluate", "--policy", "-", "--boundary", "-", "--action", "s3:GetObject", stdin=policy
+    )
+    assert twice.returncode == 2
+    assert twice.stderr == "iamscope: error: standard input (-) can be given only once\n"
+    latin = subprocess.run(
+        [sys.executable, "-m", "iamscope", "policy", "evaluate", "--policy", "-", "--action", "s3:GetObject"],
+        input=b'{"Statement": {"Sid": "\xff", "Effect": "Allow", "Action": "*", "Resource": "*"}}',
+        capture_output=True,
+        cwd=REPO,
+        check=False,
+    )
+    assert latin.returncode == 2
+    assert latin.stderr == b"iamscope: error: -: not UTF-8 text (byte 23)\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ({"aws:PrincipalTag/team": None}, "Allow"),  # null: the key is absent, so Null "true" holds
+        ({"aws:PrincipalTag/team": "payments"}, "ImplicitDeny"),
+    ],
+)
+def test_context_file_null_means_absent(tmp_path: Path, content: dict[str, Any], expected: str) -> None:
+    policy = tmp_path / "policy.json"
+    policy.write_text(
+        json.dumps(
+            {
+                "Statement": {
+                    "Effect": "Allow",
+                    "Action": "*",
+                    "Resource": "*",
+                    "Condition": {"Null": {"aws:PrincipalTag/team": "true"}},
+                }
+            }
+        )
+    )
+    context = tmp_path / "context.json"
+    context.write_text(json.dumps(content))
+    result = iamscope(
+        "policy",
+        "evaluate",
+        "--policy",
+        str(policy),
+        "--action",
+        "s3:GetObject",
+        "--context-file",
+        str(context),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == expected
+
+
+def test_context_file_object_value_is_refused(tmp_path: Path) -> None:
+    context = tmp_path / "context.json"
+    context.write_text(json.dumps({"aws:PrincipalTag/team": {"v": "payments"}}))
+    result = iamscope(
+        "policy",
+        "evaluate",
+        "--policy",
+        str(DEMO / "payments-api.json"),
+        "--action",
+        "s3:GetObject",
+        "--context-file",
+        str(context),
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"iamscope: error: {context}: key 'aws:PrincipalTag/team': values must be strings, numbers, booleans or lists of those\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["policy", "actions", "nosuch:*"], "pattern 'nosuch:*' matches no known action"),
+        (["policy", "actions", "foo"], "pattern 'foo' is not of the form service:action"),
+        (
+            ["policy", "evaluate", "--policy", str(DEMO / "payments-api.json"), "--action", "notanaction"],
+            "--action 'notanaction' is not of the form service:action",
+        ),
+    ],
+    ids=["unknown service", "no colon", "evaluate no colon"],
+)
+def test_unknown_actions_are_usage_errors(args: list[str], message: str) -> None:
+    result = iamscope(*args)
+    assert result.returncode == 2
+    assert result.stderr == f"iamscope: error: {message}\n"
+
+
+def test_click_usage_errors_are_one_line() -> None:
+    result = iamscope("policy", "evaluate", "--frobnicate")
+    assert result.returncode == 2
+    assert result.stderr.startswith("iamscope: error: No such option '--frobnicate'.")
+    assert result.stderr.endswith(" (see 'iamscope policy evaluate --help')\n")
+    assert result.stderr.count("\n") == 1
+
+
+def test_output_does_not_depend_on_argument_order() -> None:
+    forward = iamscope("policy", "actions", "ssm:GetParameter?", "secretsmanager:GetS*")
+    backward = iamscope("policy", "actions", "secretsmanager:GetS*", "ssm:GetParameter?")
+    assert forward.stdout == backward.stdout
+    assert forward.stdout.splitlines() == ["! secretsmanager:GetSecretValue", "! ssm:GetParameters"]
+    args = [
+        "--action",
+        "secretsmanager:GetSecretValue",
+        "--action",
+        "secretsmanager:DescribeSecret",
+        "--resource",
+        DB,
+        "--resource",
+        "*",
+    ]
+    policies = ["--policy", str(DEMO / "payments-api.json"), "--policy", str(DEMO / "legacy-batch.json")]
+    one = iamscope(
+        "policy", "evaluate", *policies, *args, "--context", "aws:SourceIp=10.0.0.1", "--format", "json"
+    )
+    reversed_args = [*args[4:], *args[:4]]
+    reversed_policies = [*policies[2:], *policies[:2]]
+    two = iamscope(
+        "policy",
+        "evaluate",
+        *reversed_policies,
+        *reversed_args,
+        "--context",
+        "aws:SourceIp=10.0.0.1",
+        "--format",
+        "json",
+    )
+    assert one.returncode == 0, one.stderr
+    assert one.stdout == two.stdout
