@@ -79,30 +79,31 @@ class Not:
 Formula = bool | Atom | And | Or | Not
 
 
-def f_and(items: Iterable[Formula]) -> Formula:
-    out: list[Formula] = []
+def _flatten(
+    items: Iterable[Formula], kind: type[And] | type[Or], absorbing: bool
+) -> Formula | list[Formula]:
+    out: dict[Formula, None] = {}
     for item in items:
-        if item is False:
-            return False
-        if item is True:
+        if item is absorbing:
+            return absorbing
+        if item is (not absorbing):
             continue
-        for part in item.items if isinstance(item, And) else (item,):
-            if part not in out:
-                out.append(part)
-    return True if not out else out[0] if len(out) == 1 else And(tuple(out))
+        out.update(dict.fromkeys(item.items if isinstance(item, kind) else (item,)))
+    return list(out)
+
+
+def f_and(items: Iterable[Formula]) -> Formula:
+    parts = _flatten(items, And, False)
+    if not isinstance(parts, list):
+        return parts
+    return True if not parts else parts[0] if len(parts) == 1 else And(tuple(parts))
 
 
 def f_or(items: Iterable[Formula]) -> Formula:
-    out: list[Formula] = []
-    for item in items:
-        if item is True:
-            return True
-        if item is False:
-            continue
-        for part in item.items if isinstance(item, Or) else (item,):
-            if part not in out:
-                out.append(part)
-    return False if not out else out[0] if len(out) == 1 else Or(tuple(out))
+    parts = _flatten(items, Or, True)
+    if not isinstance(parts, list):
+        return parts
+    return False if not parts else parts[0] if len(parts) == 1 else Or(tuple(parts))
 
 
 def f_not(item: Formula) -> Formula:
@@ -155,7 +156,7 @@ def _statement_formula(
         return False
     statement_ref = ref(document, statement, origin)
     parts: list[Formula] = []
-    covered = resource_applies(statement, resource, context, variables=document.variables_enabled)
+    covered = resource_applies(statement, resource, context)
     if covered is None:
         patterns = statement.resources or statement.not_resources or ()
         keys = tuple(sorted({k for p in patterns for k in variable_keys(p)}))

@@ -13,11 +13,12 @@ import ipaddress
 import json
 import urllib.parse
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from iamscope.errors import PolicyError
 from iamscope.policy.operators import OPERATORS, Operator, parse_date, parse_number
+from iamscope.policy.wildcard import Mode, PatternSet
 
 VARIABLES_VERSION = "2012-10-17"
 """Policy variables (`${...}`) are substituted only in documents of this version."""
@@ -82,6 +83,9 @@ class Statement:
     principals: Principals | None
     not_principals: Principals | None
     conditions: tuple[Condition, ...]
+    # The action and resource elements compiled once, for evaluation (derived from the fields above).
+    action_set: PatternSet = field(compare=False, repr=False)
+    resource_set: PatternSet | None = field(compare=False, repr=False)
 
     @property
     def label(self) -> str:
@@ -144,11 +148,13 @@ def parse_policy(raw: Any, *, name: str = "policy", kind: PolicyKind = "identity
         raw_statements = [raw_statements]
     if not isinstance(raw_statements, list):
         raise PolicyError("Statement must be an object or a list of objects", source=name)
-    statements = tuple(_parse_statement(s, i, name=name, kind=kind) for i, s in enumerate(raw_statements))
+    statements = tuple(
+        _parse_statement(s, i, name=name, kind=kind, version=version) for i, s in enumerate(raw_statements)
+    )
     return PolicyDocument(name=name, kind=kind, version=version, statements=statements)
 
 
-def _parse_statement(raw: Any, index: int, *, name: str, kind: PolicyKind) -> Statement:
+def _parse_statement(raw: Any, index: int, *, name: str, kind: PolicyKind, version: str | None) -> Statement:
     if not isinstance(raw, Mapping):
         raise PolicyError("must be an object", source=name, where=_statement_label(index, None))
     sid = raw.get("Sid")
@@ -192,6 +198,9 @@ def _parse_statement(raw: Any, index: int, *, name: str, kind: PolicyKind) -> St
     elif kind in ("resource", "trust"):
         raise fail("a resource-based policy statement needs Principal or NotPrincipal")
     conditions = _conditions(raw.get("Condition"), fail)
+    variables = version == VARIABLES_VERSION
+    action_patterns = actions if actions is not None else not_actions
+    resource_patterns = resources if resources is not None else not_resources
     return Statement(
         index=index,
         sid=sid,
@@ -203,6 +212,10 @@ def _parse_statement(raw: Any, index: int, *, name: str, kind: PolicyKind) -> St
         principals=principals,
         not_principals=not_principals,
         conditions=conditions,
+        action_set=PatternSet.build(action_patterns or (), Mode.PLAIN, ignore_case=True, variables=False),
+        resource_set=None
+        if resource_patterns is None
+        else PatternSet.build(resource_patterns, Mode.RESOURCE, ignore_case=False, variables=variables),
     )
 
 

@@ -98,7 +98,7 @@ def _applies(
 ) -> bool:
     if not action_applies(statement, action):
         return False
-    if not resource_applies(statement, resource, context, variables=document.variables_enabled):
+    if not resource_applies(statement, resource, context):
         return False
     variables = document.variables_enabled
     return all(condition_holds(c, context, variables=variables) for c in statement.conditions)
@@ -142,7 +142,9 @@ def evaluate(
     principal: str | None = None,
 ) -> Decision:
     """Decide `action` on `resource` ("*" for requests without one) as AWS would. `principal` is the
-    caller's ARN, needed to apply a resource policy; it defaults to the context's aws:PrincipalArn."""
+    caller's ARN, needed to apply a resource policy that names principals; it defaults to the
+    context's aws:PrincipalArn. Policies given as dicts or JSON are parsed on every call: pass
+    parsed PolicyDocuments (parse_policy) when deciding many requests."""
     ctx = as_context(context, complete=True)
     who = caller(principal, ctx)
     if who is not None:

@@ -9,35 +9,30 @@ from dataclasses import dataclass
 from iamscope.policy.arn import try_parse_arn
 from iamscope.policy.context import RequestContext
 from iamscope.policy.document import Principals, Statement
-from iamscope.policy.variables import UnknownVariable, has_variables, substitute
-from iamscope.policy.wildcard import Mode, action_matches, compile_pattern, resource_matches
+from iamscope.policy.variables import UnknownVariable, substitute
+from iamscope.policy.wildcard import Mode, compile_pattern
 
 
 def action_applies(statement: Statement, action: str) -> bool:
-    if statement.actions is not None:
-        return any(action_matches(p, action) for p in statement.actions)
-    assert statement.not_actions is not None
-    return not any(action_matches(p, action) for p in statement.not_actions)
+    hit = statement.action_set.matches(action)
+    return hit if statement.actions is not None else not hit
 
 
-def _resource_pattern_matches(pattern: str, resource: str, context: RequestContext, variables: bool) -> bool:
-    if variables and has_variables(pattern):
-        pieces = substitute(pattern, context)  # may raise UnknownVariable
-        return pieces is not None and compile_pattern(pieces, Mode.RESOURCE).fullmatch(resource) is not None
-    return resource_matches(pattern, resource)
-
-
-def resource_applies(
-    statement: Statement, resource: str, context: RequestContext, *, variables: bool
-) -> bool | None:
+def resource_applies(statement: Statement, resource: str, context: RequestContext) -> bool | None:
     """None when a partial context lacks a variable the Resource element needs."""
-    patterns = statement.resources if statement.resources is not None else statement.not_resources
+    patterns = statement.resource_set
     if patterns is None:
         return True  # resource-based policies may omit Resource: the policy's own resource
-    try:
-        hit = any(_resource_pattern_matches(p, resource, context, variables) for p in patterns)
-    except UnknownVariable:
-        return None
+    hit = patterns.matches(resource)
+    if not hit and patterns.with_variables:
+        try:
+            for pattern in patterns.with_variables:
+                pieces = substitute(pattern, context)  # may raise UnknownVariable
+                if pieces is not None and compile_pattern(pieces, Mode.RESOURCE).fullmatch(resource):
+                    hit = True
+                    break
+        except UnknownVariable:
+            return None
     return hit if statement.resources is not None else not hit
 
 

@@ -117,3 +117,48 @@ def arn_like(pattern: str, value: str) -> bool:
     if pattern == "*":
         return True
     return _compile(pattern, Mode.ARN, False).fullmatch(value) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class PatternSet:
+    """The patterns of one Action, Resource or NotResource element, compiled once into a single test:
+    a set lookup for literal patterns and one alternation regex for the wildcard ones. Patterns that
+    hold policy variables are kept apart, to be substituted per request."""
+
+    everything: bool
+    literals: frozenset[str]
+    regex: re.Pattern[str] | None
+    ignore_case: bool
+    with_variables: tuple[str, ...]
+
+    @staticmethod
+    def build(patterns: Sequence[str], mode: str, *, ignore_case: bool, variables: bool) -> PatternSet:
+        literals: set[str] = set()
+        wild: list[str] = []
+        held: list[str] = []
+        for pattern in patterns:
+            if variables and "${" in pattern:
+                held.append(pattern)
+            elif not has_wildcard(pattern):
+                literals.add(pattern.lower() if ignore_case else pattern)
+            else:
+                wild.append(pattern)
+        regex = None
+        if wild:
+            flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
+            regex = re.compile("|".join(f"(?:{_glob_regex((p,), mode)})" for p in sorted(set(wild))), flags)
+        return PatternSet(
+            everything="*" in wild,
+            literals=frozenset(literals),
+            regex=regex,
+            ignore_case=ignore_case,
+            with_variables=tuple(held),
+        )
+
+    def matches(self, value: str) -> bool:
+        """Whether a pattern without variables matches `value`."""
+        if self.everything:
+            return True
+        if (value.lower() if self.ignore_case else value) in self.literals:
+            return True
+        return self.regex is not None and self.regex.fullmatch(value) is not None
