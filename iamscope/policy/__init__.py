@@ -14,7 +14,7 @@ from iamscope.policy.context import RequestContext
 from iamscope.policy.document import Condition, PolicyDocument, Principals, Statement, parse_policy
 from iamscope.policy.evaluate import ALLOW, EXPLICIT_DENY, IMPLICIT_DENY, Decision, StatementRef, evaluate
 from iamscope.policy.index import ArnIndex
-from iamscope.policy.wildcard import action_matches, arn_like, resource_matches, string_like
+from iamscope.policy.wildcard import action_matches, resource_matches
 
 __all__ = [
     "ALLOW",
@@ -32,7 +32,6 @@ __all__ = [
     "StatementRef",
     "action_matches",
     "analyse",
-    "arn_like",
     "evaluate",
     "expand_actions",
     "parse_arn",
@@ -41,6 +40,5 @@ __all__ = [
     "resource_matches",
     "secret_reading_actions",
     "service_actions",
-    "string_like",
     "try_parse_arn",
 ]

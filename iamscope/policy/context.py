@@ -60,6 +60,3 @@ class RequestContext:
         merged = RequestContext(None, complete=self.complete)
         merged._values = {key.lower(): _normalise(value) for key, value in values.items()} | self._values
         return merged
-
-    def known_keys(self) -> tuple[str, ...]:
-        return tuple(sorted(self._values))

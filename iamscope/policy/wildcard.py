@@ -5,8 +5,8 @@
   last character of a segment may also expand across colons ("If the * wildcard is the last character
   of a resource ARN segment, it can expand to match beyond the colon boundaries", IAM User Guide,
   Resource element). `?` is exactly one character and never a colon.
-- `StringLike`: case-sensitive, `*` and `?` anywhere, no notion of segments.
-- `ArnLike`/`ArnEquals`: each of the six colon-delimited components is compared separately.
+- `StringLike` (Mode.PLAIN): case-sensitive, `*` and `?` anywhere, no notion of segments.
+- `ArnLike`/`ArnEquals` (Mode.ARN): each of the six colon-delimited components is compared separately.
 
 Patterns may carry literal `*`/`?`/`$` produced by the policy variables `${*}`, `${?}`, `${$}` or by
 substituted values; those arrive as `Literal` pieces and never act as wildcards.
@@ -104,19 +104,6 @@ def resource_matches(pattern: str, resource: str) -> bool:
     if pattern == "*":
         return True
     return _compile(pattern, Mode.RESOURCE, False).fullmatch(resource) is not None
-
-
-def string_like(pattern: str, value: str) -> bool:
-    """`StringLike`: `*` any run of characters, `?` exactly one, case-sensitive."""
-    return _compile(pattern, Mode.PLAIN, False).fullmatch(value) is not None
-
-
-def arn_like(pattern: str, value: str) -> bool:
-    """`ArnLike`/`ArnEquals`: each of the six colon-delimited components is compared on its own; the
-    resource component keeps any colons it contains."""
-    if pattern == "*":
-        return True
-    return _compile(pattern, Mode.ARN, False).fullmatch(value) is not None
 
 
 @dataclass(frozen=True, slots=True)
