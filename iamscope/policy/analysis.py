@@ -19,12 +19,11 @@ from iamscope.policy.document import PolicyDocument, Statement
 from iamscope.policy.evaluate import (
     PolicyInput,
     StatementRef,
-    as_context,
     as_documents,
-    caller,
     evidence,
     names_everyone,
     ref,
+    request,
     resource_account,
 )
 from iamscope.policy.matching import (
@@ -33,7 +32,6 @@ from iamscope.policy.matching import (
     action_applies,
     is_account_entry,
     is_role_entry,
-    principal_keys,
     resource_applies,
     statement_principal,
 )
@@ -223,10 +221,7 @@ def analyse(
     analysed as coming from the resource's own account (identity policies alone can grant), which the
     answer states in `assumptions`; resource-policy statements that name principals then become
     conditions on who the caller is."""
-    ctx = as_context(context, complete=False)
-    who = caller(principal, ctx)
-    if who is not None:
-        ctx = ctx.with_defaults(principal_keys(who))
+    ctx, who = request(context, principal, complete=False)
     denies: list[Formula] = []
     identity_allows: list[Formula] = []
     for document in as_documents(documents, "identity"):

@@ -4,8 +4,8 @@ with AWS's combination rules (IAM User Guide, Policy evaluation logic):
 1. An applicable Deny in any of them is an explicit deny.
 2. Same account: allowed when the identity policies allow and the boundary (if any) allows, or when
    the resource policy allows the caller itself. A resource-policy grant to the role ARN is still
-   limited by the role's boundary; a grant naming the exact assumed-role session ARN is not. A grant
-   to the account only delegates to the account's IAM policies and grants nothing on its own.
+   limited by the role's boundary; a grant to the caller itself (its session ARN, user ARN, or "*")
+   is not. A grant to the account only delegates to the account's IAM policies.
 3. Cross account (the caller's account differs from the resource's): both the identity side (with
    the boundary) and the resource policy must allow; a grant to the caller's account counts there.
 4. Otherwise: implicit deny.
@@ -127,8 +127,14 @@ def resource_account(resource: str, context: RequestContext) -> str | None:
     return context.single("aws:ResourceAccount")
 
 
-def caller(principal: str | None, context: RequestContext) -> str | None:
-    return principal if principal is not None else context.single("aws:PrincipalArn")
+def request(
+    context: ContextInput | RequestContext | None, principal: str | None, *, complete: bool
+) -> tuple[RequestContext, str | None]:
+    """The request context and the caller's ARN (given, or the context's aws:PrincipalArn), with the
+    principal keys AWS always sets filled in from the caller where the context does not state them."""
+    ctx = as_context(context, complete=complete)
+    who = principal if principal is not None else ctx.single("aws:PrincipalArn")
+    return (ctx.with_defaults(principal_keys(who)) if who is not None else ctx), who
 
 
 def evaluate(
@@ -145,10 +151,7 @@ def evaluate(
     caller's ARN, needed to apply a resource policy that names principals; it defaults to the
     context's aws:PrincipalArn. Policies given as dicts or JSON are parsed on every call: pass
     parsed PolicyDocuments (parse_policy) when deciding many requests."""
-    ctx = as_context(context, complete=True)
-    who = caller(principal, ctx)
-    if who is not None:
-        ctx = ctx.with_defaults(principal_keys(who))
+    ctx, who = request(context, principal, complete=True)
     identity = as_documents(documents, "identity")
     allows, denies = _scan(identity, "identity", action, resource, ctx)
     boundary_allows: list[StatementRef] = []

@@ -102,8 +102,7 @@ def is_account_entry(entry: str) -> bool:
 
 
 def is_role_entry(entry: str) -> bool:
-    arn = try_parse_arn(entry)
-    return arn is not None and arn.service == "iam" and arn.resource.startswith("role/")
+    return parse_caller(entry).is_role_arn
 
 
 def _entry_kind(entry_type: str, entry: str, caller: Caller) -> PrincipalMatch:
@@ -117,15 +116,9 @@ def _entry_kind(entry_type: str, entry: str, caller: Caller) -> PrincipalMatch:
         entry_account = entry if entry.isdigit() else entry.split(":")[4]
         return PrincipalMatch.ACCOUNT if entry_account == caller.account else PrincipalMatch.NONE
     if caller.kind == "AssumedRole" and not caller.is_role_arn:
-        role = try_parse_arn(entry)
         # A role ARN in a policy covers every session of that role; the session ARN drops the role's path.
-        if (
-            role
-            and role.service == "iam"
-            and role.account == caller.account
-            and role.resource.startswith("role/")
-            and role.resource.rsplit("/", 1)[-1] == caller.role_name
-        ):
+        named = parse_caller(entry)
+        if named.is_role_arn and (named.account, named.role_name) == (caller.account, caller.role_name):
             return PrincipalMatch.ROLE
     return PrincipalMatch.NONE
 
