@@ -15,10 +15,21 @@ from typing import Any, NoReturn
 import click
 
 from iamscope import __version__
+from iamscope.config import load_config
 from iamscope.errors import IamscopeError, InputError, NotImplementedYetError, UsageError
 from iamscope.files import InputReader
+from iamscope.graph import build_graph, render_dot, render_graphml
+from iamscope.graph import explain as explain_paths
+from iamscope.graph import render_json as render_graph_json
+from iamscope.output import emit
 from iamscope.policy import analyse, evaluate, expand_actions, parse_policy, reads_secret_material
 from iamscope.policy.document import PolicyDocument
+from iamscope.report.scan_json import render_json as render_scan_json
+from iamscope.report.scan_markdown import render_markdown as render_scan_markdown
+from iamscope.report.scan_text import render_text as render_scan_text
+from iamscope.scan import ScanResult
+from iamscope.scan import scan as run_scan
+from iamscope.state import load_inventory, sources
 
 FORMATS = ("text", "json", "markdown", "sarif")
 POLICY_FILE_LIMIT = 1024 * 1024  # IAM's largest policies are tens of KiB; a bigger file is not a policy
@@ -57,9 +68,41 @@ _config = click.option(
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="high", show_default=True)
-def scan(**_: Any) -> None:
-    """Run every check: wildcard, cross-workload and over-broad grants, broken trust, driver risks."""
-    _pending("scan", "the graph and scan issue")
+def scan(
+    state: Path | None,
+    k8s: tuple[str, ...],
+    aws: Path | None,
+    config: Path | None,
+    fmt: str,
+    output: Path | None,
+    fail_on: str,
+) -> int:
+    """Run every check: wildcard, cross-workload and over-broad grants, broken trust, driver risks.
+
+    Exit 0 when nothing is at or above --fail-on, 1 when something is, 3 when the input is incomplete
+    (and nothing already fails), 2 on bad input."""
+    if fmt == "sarif":
+        _pending("scan --format sarif", "the diff and SARIF issue")
+    result = _scan(state, k8s, aws, config)
+    for warning in result.warnings:
+        click.echo(f"iamscope: warning: {warning}", err=True)
+    if fmt == "json":
+        text = render_scan_json(result)
+    elif fmt == "markdown":
+        text = render_scan_markdown(result, fail_on)
+    else:
+        text = render_scan_text(result, fail_on)
+    emit(text, output)
+    if result.at_or_above(fail_on):
+        return 1
+    return 0 if result.complete else 3
+
+
+def _scan(state: Path | None, k8s: Sequence[str], aws: Path | None, config: Path | None) -> ScanResult:
+    reader = InputReader()
+    settings = load_config(config, reader)
+    inventory = load_inventory(sources(state, k8s, aws), reader)
+    return run_scan(inventory, settings)
 
 
 @cli.command()
@@ -86,21 +129,36 @@ def diff(**_: Any) -> None:
 @_state
 @_k8s
 @_aws
+@_config
 @click.option(
     "--format", "fmt", type=click.Choice(("json", "dot", "graphml")), default="json", show_default=True
 )
-def graph(**_: Any) -> None:
-    """Print the graph of workloads, identities, roles, policies and secrets."""
-    _pending("graph", "the graph and scan issue")
+def graph(state: Path | None, k8s: tuple[str, ...], aws: Path | None, config: Path | None, fmt: str) -> None:
+    """Print the graph of workloads, identities, roles, policies and secrets; each edge has a kind and
+    the reason it exists."""
+    result = _scan(state, k8s, aws, config)
+    built = build_graph(result.assessment)
+    renderers = {"json": render_graph_json, "dot": render_dot, "graphml": render_graphml}
+    emit(renderers[fmt](built), None)
 
 
 @cli.command()
 @click.argument("args", nargs=-1, required=True)
 @_k8s
 @_aws
-def explain(**_: Any) -> None:
-    """Print every path by which SUBJECT reaches or is reached: [STATE] SUBJECT."""
-    _pending("explain", "the graph and scan issue")
+@_config
+def explain(args: tuple[str, ...], k8s: tuple[str, ...], aws: Path | None, config: Path | None) -> None:
+    """Print every path by which SUBJECT reaches or is reached: [STATE] SUBJECT.
+
+    SUBJECT is a workload (ns/Kind/name), a service account (ns/ServiceAccount/name), a role ARN or a
+    secret/parameter ARN."""
+    if len(args) > 2:
+        raise UsageError("explain takes [STATE] SUBJECT")
+    state = Path(args[0]) if len(args) == 2 else None
+    if state is not None and not state.is_dir():
+        raise UsageError(f"{state}: not a state directory")
+    result = _scan(state, k8s, aws, config)
+    emit(explain_paths(build_graph(result.assessment), args[-1]), None)
 
 
 @cli.command()
@@ -345,7 +403,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Run the CLI: every IamscopeError becomes its one-line message and its exit code."""
     run: Callable[..., Any] = cli.main
     try:
-        run(args=list(argv) if argv is not None else None, prog_name="iamscope", standalone_mode=False)
+        code = run(args=list(argv) if argv is not None else None, prog_name="iamscope", standalone_mode=False)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
     except click.Abort:
@@ -371,4 +429,4 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
             err=True,
         )
         sys.exit(70)
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)

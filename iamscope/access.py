@@ -1,0 +1,490 @@
+"""What a role can read: for every secret and parameter its policies can reach (found through the ARN
+index, never by trying every resource against every role) and for every ARN a workload declares,
+each reading action decided by the policy engine with the role's identity policies, its permissions
+boundary, the secret's resource policy and, for customer-managed keys, kms:Decrypt through the key
+policy. Context iamscope knows (resource tags, region, Pod Identity session tags) is given; anything
+else stays unknown, so a grant that hangs on it is reported as conditional, not as a plain grant."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from iamscope.ascp import SECRETSMANAGER, SSMPARAMETER
+from iamscope.model import Inventory, KmsKey, Parameter, Role, Secret
+from iamscope.policy.analysis import Analysis, analyse
+from iamscope.policy.arn import try_parse_arn
+from iamscope.policy.document import PolicyDocument, Statement
+from iamscope.policy.evaluate import StatementRef, evaluate, evidence, ref
+from iamscope.policy.index import ArnIndex
+from iamscope.policy.matching import account_of, action_applies, is_account_entry
+
+GET_SECRET = "secretsmanager:GetSecretValue"
+DESCRIBE_SECRET = "secretsmanager:DescribeSecret"
+GET_PARAMETERS = "ssm:GetParameters"
+DECRYPT = "kms:Decrypt"
+# The actions that hand out a value: the ones that make a grant a read.
+READ_ACTIONS = {
+    SECRETSMANAGER: (GET_SECRET,),
+    SSMPARAMETER: ("ssm:GetParameter", GET_PARAMETERS, "ssm:GetParameterHistory", "ssm:GetParametersByPath"),
+}
+# What ASCP calls, per object type (DESIGN.md §4).
+ASCP_ACTIONS = {SECRETSMANAGER: (GET_SECRET, DESCRIBE_SECRET), SSMPARAMETER: (GET_PARAMETERS,)}
+ALL_ACTIONS = tuple(sorted({a for v in (*READ_ACTIONS.values(), *ASCP_ACTIONS.values()) for a in v}))
+SERVICE_HOST = {SECRETSMANAGER: "secretsmanager", SSMPARAMETER: "ssm"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActionGrant:
+    action: str
+    outcome: str  # allowed | conditional
+    when: str | None
+    statements: tuple[StatementRef, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Grant:
+    """What one role may do on one resource (an ARN, or a pattern a workload declares)."""
+
+    resource: str
+    kind: str  # secretsmanager | ssmparameter
+    role_arn: str
+    actions: tuple[ActionGrant, ...]
+    decrypt: ActionGrant | None  # kms:Decrypt on the resource's customer-managed key, when it has one
+    needs_key: str | None
+
+    def action(self, name: str) -> ActionGrant | None:
+        return next((a for a in self.actions if a.action == name), None)
+
+    @property
+    def readable(self) -> str | None:
+        """allowed | conditional | None: can the role obtain the value?"""
+        reads = [a for a in self.actions if a.action in READ_ACTIONS[self.kind]]
+        if not reads:
+            return None
+        if self.needs_key and self.decrypt is None:
+            return None
+        definite = any(a.outcome == "allowed" for a in reads)
+        key_ok = self.decrypt is None or self.decrypt.outcome == "allowed"
+        return "allowed" if definite and key_ok else "conditional"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WildcardStatement:
+    """An allowing statement that grants reading actions through a wildcard action or resource."""
+
+    statement: StatementRef
+    actions: tuple[str, ...]  # the Action/NotAction patterns that reach reading actions
+    wildcard_actions: tuple[str, ...]
+    wildcard_resources: tuple[str, ...]  # "*" for NotResource
+    reached: tuple[str, ...]  # known resources it grants reading on
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoleAccess:
+    role_arn: str
+    grants: Mapping[str, Grant]
+    wildcards: tuple[WildcardStatement, ...]
+    missing_policies: tuple[str, ...]
+
+
+def is_exact_secret_pattern(pattern: str) -> bool:
+    """`…:secret:<name>-??????` names one secret (the six characters Secrets Manager appends)."""
+    if not pattern.endswith("-??????"):
+        return False
+    return "*" not in pattern and "?" not in pattern[: -len("-??????")]
+
+
+def is_wildcard_resource(pattern: str) -> bool:
+    return ("*" in pattern or "?" in pattern) and not is_exact_secret_pattern(pattern)
+
+
+def is_wildcard_action(pattern: str) -> bool:
+    return "*" in pattern or "?" in pattern
+
+
+class Catalogue:
+    """The secrets and parameters of the snapshot and those workloads declare (ARNs, or patterns for
+    secrets the snapshot lacks), indexed so a policy's patterns find what they reach."""
+
+    def __init__(self, inventory: Inventory, declared: Iterable[str] = ()) -> None:
+        self.secrets: dict[str, Secret] = {s.arn: s for s in inventory.aws.secrets}
+        self.parameters: dict[str, Parameter] = {p.arn: p for p in inventory.aws.parameters}
+        self.keys: dict[str, KmsKey] = {k.arn: k for k in inventory.aws.keys}
+        self.index = ArnIndex([*self.secrets, *self.parameters, *declared])
+        self.every = frozenset(self.index.arns)
+        self.kinds: dict[str, str] = {}
+        self.accounts: dict[str, str] = {}
+        for arn in self.index.arns:
+            parsed = try_parse_arn(arn)
+            kind = _kind_of(arn)
+            if parsed is not None and kind is not None:
+                self.kinds[arn], self.accounts[arn] = kind, parsed.account
+        self.with_policies = frozenset(a for a, s in self.secrets.items() if s.resource_policy is not None)
+        self.managed = {p.arn: p.document for p in inventory.aws.managed_policies}
+
+
+def _kind_of(arn: str) -> str | None:
+    parsed = try_parse_arn(arn)
+    if parsed is None:
+        return None
+    if parsed.service == "secretsmanager" and parsed.resource.startswith("secret:"):
+        return SECRETSMANAGER
+    if parsed.service == "ssm" and parsed.resource.startswith("parameter/"):
+        return SSMPARAMETER
+    return None
+
+
+def _context(arn: str, kind: str, catalogue: Catalogue, session_tags: Mapping[str, str]) -> dict[str, str]:
+    context = {"aws:SecureTransport": "true"}
+    parsed = try_parse_arn(arn)
+    if parsed is not None:
+        context["aws:RequestedRegion"] = parsed.region
+        context["aws:ResourceAccount"] = parsed.account
+    secret = catalogue.secrets.get(arn)
+    if secret is not None:
+        for key, value in secret.tags:
+            context[f"aws:ResourceTag/{key}"] = value
+            context[f"secretsmanager:ResourceTag/{key}"] = value
+    for key, value in session_tags.items():
+        context[f"aws:PrincipalTag/{key}"] = value
+    return context
+
+
+def _decide(
+    documents: Sequence[PolicyDocument],
+    action: str,
+    resource: str,
+    context: Mapping[str, str],
+    boundary: PolicyDocument | None,
+    resource_policy: PolicyDocument | None,
+    principal: str,
+) -> ActionGrant | None:
+    """analyse() for the outcome; for a definite grant, evaluate() names the statements that make it."""
+    result = analyse(
+        documents,
+        action,
+        resource,
+        context,
+        boundary=boundary,
+        resource_policy=resource_policy,
+        principal=principal,
+    )
+    statements = result.statements
+    if result.outcome == "allowed":
+        statements = evaluate(
+            documents,
+            action,
+            resource,
+            context,
+            boundary=boundary,
+            resource_policy=resource_policy,
+            principal=principal,
+        ).statements
+    return _to_grant(action, result, statements)
+
+
+def account_of_resource(arn: str) -> str | None:
+    parsed = try_parse_arn(arn)
+    return parsed.account if parsed else None
+
+
+def _to_grant(action: str, analysis: Analysis, statements: tuple[StatementRef, ...]) -> ActionGrant | None:
+    if analysis.outcome == "denied":
+        return None
+    return ActionGrant(
+        action=action,
+        outcome=analysis.outcome,
+        when=None if analysis.outcome == "allowed" else str(analysis.when),
+        statements=statements,
+    )
+
+
+def _key_delegates(policy: PolicyDocument, account: str) -> bool:
+    """A key policy lets IAM policies grant only when it allows the account itself (the default key
+    policy's `arn:aws:iam::<account>:root` statement) — KMS, unlike other services, requires it."""
+    for s in policy.statements:
+        if s.effect != "Allow" or s.principals is None:
+            continue
+        names_account = s.principals.any or any(
+            is_account_entry(v) and account in v for v in s.principals.values("AWS")
+        )
+        if names_account and action_applies(s, DECRYPT):
+            return True
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class _Relevant:
+    """A role's statements that can apply to one action, for the exact fast path: when none of those
+    covering a resource has a condition (and none has a policy variable), the decision is a matter
+    of Resource patterns."""
+
+    allows: tuple[tuple[PolicyDocument, Statement], ...]
+    denies: tuple[tuple[PolicyDocument, Statement], ...]
+    boundary_allows: tuple[tuple[PolicyDocument, Statement], ...]
+    boundary_denies: tuple[tuple[PolicyDocument, Statement], ...]
+    simple: bool
+
+
+def _relevant(docs: Sequence[PolicyDocument], boundary: PolicyDocument | None, action: str) -> _Relevant:
+    def split(documents: Sequence[PolicyDocument]) -> tuple[list[tuple[PolicyDocument, Statement]], ...]:
+        allows: list[tuple[PolicyDocument, Statement]] = []
+        denies: list[tuple[PolicyDocument, Statement]] = []
+        for d in documents:
+            for st in d.statements:
+                if action_applies(st, action):
+                    (denies if st.effect == "Deny" else allows).append((d, st))
+        return allows, denies
+
+    allows, denies = split(docs)
+    b_allows, b_denies = split([boundary] if boundary is not None else [])
+    every = allows + denies + b_allows + b_denies
+    simple = all(st.resource_set is None or not st.resource_set.with_variables for _, st in every)
+    return _Relevant(tuple(allows), tuple(denies), tuple(b_allows), tuple(b_denies), simple)
+
+
+class AccessCalculator:
+    def __init__(self, inventory: Inventory, catalogue: Catalogue) -> None:
+        self.catalogue = catalogue
+        self.roles = {r.arn: r for r in inventory.aws.roles}
+        self._cache: dict[tuple[str, tuple[tuple[str, str], ...]], RoleAccess] = {}
+        # keyed by id(); the statement is kept alongside so the id cannot be reused
+        self._reach_cache: dict[int, tuple[Statement, frozenset[str]]] = {}
+
+    def documents(self, role: Role) -> tuple[list[PolicyDocument], PolicyDocument | None, list[str]]:
+        docs = [p.document for p in role.inline]
+        missing = []
+        for arn in role.attached:
+            doc = self.catalogue.managed.get(arn)
+            if doc is None:
+                missing.append(arn)
+            else:
+                docs.append(doc)
+        boundary = None
+        if role.boundary:
+            boundary = self.catalogue.managed.get(role.boundary)
+            if boundary is None:
+                missing.append(role.boundary)
+        return docs, boundary, missing
+
+    def access(self, role_arn: str, session_tags: Mapping[str, str] | None = None) -> RoleAccess:
+        tags = tuple(sorted((session_tags or {}).items()))
+        key = (role_arn, tags)
+        if key not in self._cache:
+            self._cache[key] = self._compute(role_arn, dict(tags))
+        return self._cache[key]
+
+    def _reach(self, statement: Statement) -> frozenset[str]:
+        """The indexed resources a statement's Resource/NotResource element covers. A pattern with a
+        policy variable may cover anything once substituted, so it reaches everything."""
+        cached = self._reach_cache.get(id(statement))
+        if cached is not None:
+            return cached[1]
+        index = self.catalogue.index
+        if statement.resource_set is None or statement.resource_set.with_variables:
+            found = self.catalogue.every
+        elif statement.resources is not None:
+            found = frozenset(index.match_any(statement.resources))
+        else:
+            found = self.catalogue.every - frozenset(index.match_any(statement.not_resources or ()))
+        self._reach_cache[id(statement)] = (statement, found)
+        return found
+
+    def _compute(self, role_arn: str, session_tags: Mapping[str, str]) -> RoleAccess:
+        role = self.roles.get(role_arn)
+        if role is None:
+            return RoleAccess(role_arn=role_arn, grants={}, wildcards=(), missing_policies=())
+        docs, boundary, missing = self.documents(role)
+        decided: dict[str, list[ActionGrant]] = {}
+        for action in ALL_ACTIONS:
+            for arn, grant in self._decide_action(role, docs, boundary, action, session_tags):
+                decided.setdefault(arn, []).append(grant)
+        grants: dict[str, Grant] = {}
+        for arn in sorted(decided):
+            kind = self.catalogue.kinds[arn]
+            key = self._key_of(arn)
+            decrypt = self._decrypt(role, docs, boundary, key, arn, kind, session_tags) if key else None
+            grants[arn] = Grant(
+                resource=arn,
+                kind=kind,
+                role_arn=role.arn,
+                actions=tuple(sorted(decided[arn], key=lambda g: g.action)),
+                decrypt=decrypt,
+                needs_key=key,
+            )
+        return RoleAccess(
+            role_arn=role_arn,
+            grants=grants,
+            wildcards=self._wildcards(docs, grants),
+            missing_policies=tuple(missing),
+        )
+
+    def _decide_action(
+        self,
+        role: Role,
+        docs: Sequence[PolicyDocument],
+        boundary: PolicyDocument | None,
+        action: str,
+        session_tags: Mapping[str, str],
+    ) -> Iterator[tuple[str, ActionGrant]]:
+        """Every resource `action` is allowed on. Resources whose covering statements carry no condition
+        are decided with set operations on what each statement reaches (explicit Deny, then Allow
+        within the boundary); the rest (conditions, resource policies, other accounts, policy
+        variables) go through the engine one by one."""
+        kind = SECRETSMANAGER if action.startswith("secretsmanager:") else SSMPARAMETER
+        rel = _relevant(docs, boundary, action)
+        reach = self._reach
+        candidates: set[str] = set()
+        for _, st in rel.allows:
+            candidates |= reach(st)
+        candidates |= self.catalogue.with_policies
+        slow: set[str] = set(self.catalogue.with_policies)
+        deny: set[str] = set()
+        for _, st in (*rel.denies, *rel.boundary_denies, *rel.allows, *rel.boundary_allows):
+            if st.conditions:
+                slow |= reach(st)
+        for _, st in (*rel.denies, *rel.boundary_denies):
+            if not st.conditions:
+                deny |= reach(st)
+        inside: set[str] | None = None
+        if boundary is not None:
+            inside = set()
+            for _, st in rel.boundary_allows:
+                if not st.conditions:
+                    inside |= reach(st)
+        account = account_of(role.arn)
+        kinds, accounts = self.catalogue.kinds, self.catalogue.accounts
+        for arn in sorted(candidates):
+            if kinds.get(arn) != kind:
+                continue
+            if not rel.simple or arn in slow or accounts.get(arn) != account:
+                secret = self.catalogue.secrets.get(arn)
+                context = _context(arn, kind, self.catalogue, session_tags)
+                policy = secret.resource_policy if secret else None
+                g = _decide(docs, action, arn, context, boundary, policy, role.arn)
+                if g is not None:
+                    yield arn, g
+                continue
+            if arn in deny or (inside is not None and arn not in inside):
+                continue
+            refs = [ref(d, st, "identity") for d, st in rel.allows if arn in reach(st)]
+            if not refs:
+                continue
+            refs += [ref(d, st, "boundary") for d, st in rel.boundary_allows if arn in reach(st)]
+            yield arn, ActionGrant(action=action, outcome="allowed", when=None, statements=evidence(refs))
+
+    def _wildcards(
+        self, docs: Sequence[PolicyDocument], grants: Mapping[str, Grant]
+    ) -> tuple[WildcardStatement, ...]:
+        reading = [
+            (d, s)
+            for d in docs
+            for s in d.statements
+            if s.effect == "Allow" and any(action_applies(s, a) for a in ALL_ACTIONS)
+        ]
+        wildcards = []
+        for d, s in reading:
+            patterns = s.resources if s.resources is not None else ("*",)
+            wild_res = tuple(p for p in patterns if is_wildcard_resource(p))
+            action_patterns = (
+                s.actions if s.actions is not None else tuple(f"NotAction {a}" for a in s.not_actions or ())
+            )
+            wild_act = tuple(
+                p
+                for p in action_patterns
+                if (is_wildcard_action(p) or p.startswith("NotAction"))
+                and any(_reaches(p, a) for a in (*READ_ACTIONS[SECRETSMANAGER], *READ_ACTIONS[SSMPARAMETER]))
+            )
+            if not wild_res and not wild_act:
+                continue
+            reached = tuple(sorted(a for a in self._reach(s) if a in grants and grants[a].readable))
+            wildcards.append(
+                WildcardStatement(
+                    statement=ref(d, s, "identity"),
+                    actions=tuple(a for a in ALL_ACTIONS if action_applies(s, a)),
+                    wildcard_actions=wild_act,
+                    wildcard_resources=wild_res,
+                    reached=reached,
+                )
+            )
+        return tuple(wildcards)
+
+    def _key_of(self, arn: str) -> str | None:
+        from iamscope.resolve import AWS_MANAGED_KEYS
+
+        secret = self.catalogue.secrets.get(arn)
+        param = self.catalogue.parameters.get(arn)
+        if secret is not None:
+            ref, kind, region, account = secret.kms_key, SECRETSMANAGER, secret.region, secret.account
+        elif param is not None and param.type == "SecureString":
+            ref, kind, region, account = param.kms_key, SSMPARAMETER, param.region, param.account
+        else:
+            return None
+        if ref is None or ref.endswith(AWS_MANAGED_KEYS[kind]):
+            return None
+        key = self._find_key(ref, region, account)
+        if key is not None:
+            return key.arn if key.customer_managed else None
+        if ref.startswith("arn:"):
+            return ref
+        if ref.startswith("alias/aws/"):
+            return None
+        return f"arn:aws:kms:{region}:{account}:{ref if ref.startswith('alias/') else 'key/' + ref}"
+
+    def _find_key(self, ref: str, region: str, account: str) -> KmsKey | None:
+        for key in self.catalogue.keys.values():
+            if ref in (key.arn, key.key_id) or (
+                key.region == region and key.account == account and ref in key.aliases
+            ):
+                return key
+            if (
+                ref.startswith("arn:")
+                and ref.endswith(tuple(f":{a}" for a in key.aliases))
+                and key.region == region
+            ):
+                return key
+        return None
+
+    def _decrypt(
+        self,
+        role: Role,
+        docs: Sequence[PolicyDocument],
+        boundary: PolicyDocument | None,
+        key_arn: str,
+        arn: str,
+        kind: str,
+        session_tags: Mapping[str, str],
+    ) -> ActionGrant | None:
+        parsed = try_parse_arn(arn)
+        region = parsed.region if parsed else ""
+        context = {
+            "kms:ViaService": f"{SERVICE_HOST[kind]}.{region}.amazonaws.com",
+            "kms:CallerAccount": account_of(role.arn) or "",
+            "aws:SecureTransport": "true",
+            "aws:RequestedRegion": region,
+        }
+        if kind == SECRETSMANAGER:
+            context["kms:EncryptionContext:SecretARN"] = arn
+        else:
+            context["kms:EncryptionContext:PARAMETER_ARN"] = arn
+        for k, v in session_tags.items():
+            context[f"aws:PrincipalTag/{k}"] = v
+        key = self.catalogue.keys.get(key_arn)
+        policy = key.policy if key else None
+        identity: Sequence[PolicyDocument] = docs
+        if policy is not None and not _key_delegates(policy, key.account if key else ""):
+            identity = ()
+        return _decide(identity, DECRYPT, key_arn, context, boundary, policy, role.arn)
+
+
+def _reaches(pattern: str, action: str) -> bool:
+    from iamscope.policy.wildcard import action_matches
+
+    if pattern.startswith("NotAction "):
+        return not action_matches(pattern[len("NotAction ") :], action)
+    return action_matches(pattern, action)
+
+
+def reach_evidence(grant: Grant) -> tuple[StatementRef, ...]:
+    return evidence(s for a in grant.actions for s in a.statements)

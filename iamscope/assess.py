@@ -1,0 +1,177 @@
+"""The joined view every check, the graph and the reports read: for each service account, the
+workloads running as it, what they declare (resolved to ARNs), the roles it can act as, and what
+those roles can read. Built once per scan from the inventory; pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from iamscope.access import AccessCalculator, Catalogue, Grant, RoleAccess
+from iamscope.config import Config
+from iamscope.identity import Identity, TrustCheck, resolve_identities, role_accounts, select_cluster
+from iamscope.model import Cluster, Inventory, Role, Workload
+from iamscope.resolve import Mount, ObjectRef, Target, resolve_mounts
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Need:
+    """An ARN (or pattern) a workload's mount makes ASCP read."""
+
+    arn: str
+    workload: str
+    mount: Mount
+    ref: ObjectRef
+    target: Target
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceAccountView:
+    id: str
+    namespace: str
+    name: str
+    declared: bool
+    workloads: tuple[str, ...]  # every workload running as it
+    mounts: tuple[Mount, ...]  # its workloads' AWS mounts
+    identity: Identity
+    ascp_role: str | None  # the role ASCP uses for its mounts
+    ascp_trust: TrustCheck | None
+    needs: tuple[Need, ...]
+    access: tuple[tuple[TrustCheck, RoleAccess], ...]  # per assumable role
+
+    @property
+    def need_arns(self) -> tuple[str, ...]:
+        return tuple(sorted({n.arn for n in self.needs}))
+
+    def grants(self) -> list[tuple[TrustCheck, Grant]]:
+        return [(check, g) for check, ra in self.access for _, g in sorted(ra.grants.items())]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Assessment:
+    inventory: Inventory
+    config: Config
+    cluster: Cluster | None
+    workloads: Mapping[str, Workload]
+    mounts: tuple[Mount, ...]
+    service_accounts: Mapping[str, ServiceAccountView]
+    roles: Mapping[str, Role]
+    node_roles: tuple[tuple[Role, RoleAccess], ...]
+    declared_by: Mapping[str, tuple[Need, ...]]  # ARN → every need declaring it
+    catalogue: Catalogue
+    gaps: tuple[str, ...]
+    notes: tuple[str, ...] = field(default=())
+
+
+def _session_tags(identity: Identity, cluster: Cluster | None) -> dict[str, str]:
+    """The session tags EKS Pod Identity attaches to the role session (aws:PrincipalTag/...)."""
+    a = identity.association
+    if a is None:
+        return {}
+    tags = {
+        "kubernetes-namespace": a.namespace,
+        "kubernetes-service-account": a.service_account,
+        "eks-cluster-name": a.cluster,
+    }
+    if cluster is not None:
+        tags["eks-cluster-arn"] = cluster.arn
+    return tags
+
+
+def assess(inventory: Inventory, config: Config) -> Assessment:
+    cluster = select_cluster(inventory, config)
+    workloads = {w.id: w for w in inventory.kube.workloads}
+    pairs = {(s.namespace, s.name) for s in inventory.kube.service_accounts}
+    pairs |= {(w.namespace, w.pod.service_account) for w in workloads.values()}
+    service_accounts = sorted(pairs)
+    identities = resolve_identities(inventory, config, service_accounts)
+    mounts = resolve_mounts(inventory, config, role_accounts(identities))
+
+    declared_by: dict[str, list[Need]] = {}
+    needs_by_sa: dict[str, list[Need]] = {}
+    mounts_by_sa: dict[str, list[Mount]] = {}
+    for mount in mounts:
+        if not mount.aws:
+            continue
+        mounts_by_sa.setdefault(mount.service_account, []).append(mount)
+        for ref in mount.objects:
+            for target in ref.targets:
+                need = Need(arn=target.arn, workload=mount.workload, mount=mount, ref=ref, target=target)
+                declared_by.setdefault(target.arn, []).append(need)
+                needs_by_sa.setdefault(mount.service_account, []).append(need)
+    catalogue = Catalogue(inventory, declared_by)
+    calculator = AccessCalculator(inventory, catalogue)
+
+    workloads_by_sa: dict[str, list[str]] = {}
+    for w in workloads.values():
+        workloads_by_sa.setdefault(f"{w.namespace}/ServiceAccount/{w.pod.service_account}", []).append(w.id)
+    declared_sas = {s.id for s in inventory.kube.service_accounts}
+    views: dict[str, ServiceAccountView] = {}
+    for ns, name in service_accounts:
+        sa_id = f"{ns}/ServiceAccount/{name}"
+        identity = identities[sa_id]
+        sa_mounts = tuple(mounts_by_sa.get(sa_id, ()))
+        uses_pod_identity = any(m.use_pod_identity for m in sa_mounts)
+        if uses_pod_identity:
+            ascp_role = identity.association.role_arn if identity.association else None
+            ascp_trust = identity.association_trust
+        else:
+            ascp_role, ascp_trust = identity.annotation, identity.annotation_trust
+        tags = _session_tags(identity, cluster)
+        access = tuple(
+            (
+                check,
+                calculator.access(check.role_arn, tags if check.via == "pod-identity" else None),
+            )
+            for check in identity.assumable
+        )
+        views[sa_id] = ServiceAccountView(
+            id=sa_id,
+            namespace=ns,
+            name=name,
+            declared=sa_id in declared_sas,
+            workloads=tuple(sorted(workloads_by_sa.get(sa_id, ()))),
+            mounts=sa_mounts,
+            identity=identity,
+            ascp_role=ascp_role,
+            ascp_trust=ascp_trust,
+            needs=tuple(sorted(needs_by_sa.get(sa_id, ()), key=lambda n: (n.arn, n.workload, n.ref.id))),
+            access=access,
+        )
+    roles = {r.arn: r for r in inventory.aws.roles}
+    node_roles = tuple((r, calculator.access(r.arn)) for r in inventory.aws.roles if r.instance_profiles)
+    used_roles = {ra.role_arn for v in views.values() for _, ra in v.access} | {r.arn for r, _ in node_roles}
+    gaps = sorted(
+        {
+            f"{arn} (attached to {ra.role_arn}) is not in the snapshot"
+            for v in views.values()
+            for _, ra in v.access
+            for arn in ra.missing_policies
+        }
+        | {
+            f"{arn} (attached to {ra.role_arn}) is not in the snapshot"
+            for _, ra in node_roles
+            for arn in ra.missing_policies
+        }
+    )
+    del used_roles
+    others = sorted({m.provider for m in mounts if m.provider and not m.aws})
+    notes = tuple(
+        f"{sum(1 for m in mounts if m.provider == p)} mount(s) use provider {p!r}: "
+        "AWS analysis skipped for them"
+        for p in others
+    )
+    return Assessment(
+        inventory=inventory,
+        config=config,
+        cluster=cluster,
+        workloads=workloads,
+        mounts=mounts,
+        service_accounts=views,
+        roles=roles,
+        node_roles=node_roles,
+        declared_by={k: tuple(v) for k, v in declared_by.items()},
+        catalogue=catalogue,
+        gaps=tuple(gaps),
+        notes=notes,
+    )

@@ -1,0 +1,5 @@
+"""The checks, one module per family; importing this package registers every rule (findings.RULES)."""
+
+from iamscope.checks import grants, identity
+
+__all__ = ["grants", "identity"]

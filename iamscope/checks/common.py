@@ -1,0 +1,55 @@
+"""Pieces the checks share: the evidence paths (as graph edges) from a workload to a role and from a
+workload's declaration to an ARN, and the subjects a service-account-level fact is reported on."""
+
+from __future__ import annotations
+
+from iamscope.access import Grant
+from iamscope.assess import Assessment, Need, ServiceAccountView
+from iamscope.edges import Edge, declares, identity_edge, mounts, reads, resolves_to, runs_as
+from iamscope.identity import TrustCheck
+from iamscope.model import Location
+
+
+def role_path(
+    assessment: Assessment, view: ServiceAccountView, workload: str | None, check: TrustCheck
+) -> list[Edge]:
+    edges = []
+    w = assessment.workloads.get(workload or "")
+    if w is not None:
+        edges.append(runs_as(w))
+    annotated = check.via == "irsa" and view.identity.annotation == check.role_arn
+    edges.append(identity_edge(view.id, check, annotated=annotated))
+    return edges
+
+
+def declaration_path(need: Need) -> list[Edge]:
+    return [mounts(need.mount), declares(need.mount, need.ref), resolves_to(need.ref, need.target)]
+
+
+def grant_edge(grant: Grant) -> Edge:
+    return reads(grant)
+
+
+def subjects(view: ServiceAccountView, *, mounting: bool = False) -> tuple[str, ...]:
+    """Who a fact about a service account's access is reported on: its workloads (those with AWS
+    mounts when `mounting`), or the service account itself when no workload runs as it."""
+    if mounting:
+        with_mounts = tuple(sorted({m.workload for m in view.mounts}))
+        if with_mounts:
+            return with_mounts
+    return view.workloads or (view.id,)
+
+
+def location_of(assessment: Assessment, subject: str) -> Location | None:
+    w = assessment.workloads.get(subject)
+    if w is not None:
+        return w.location
+    for sa in assessment.inventory.kube.service_accounts:
+        if sa.id == subject:
+            return sa.location
+    return None
+
+
+def role_location(assessment: Assessment) -> Location | None:
+    """Roles are declared in the AWS snapshot; reports point at its authorization details."""
+    return None

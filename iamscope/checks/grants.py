@@ -1,0 +1,326 @@
+"""What the roles grant compared with what the workloads declare: wildcard actions and resources,
+grants reaching other workloads' secrets, grants beyond the need, grants the mounts lack, and node
+roles that hand secrets to every pod on the node."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from iamscope.access import ASCP_ACTIONS, DECRYPT, DESCRIBE_SECRET, Grant, RoleAccess, WildcardStatement
+from iamscope.assess import Assessment, ServiceAccountView
+from iamscope.checks.common import declaration_path, grant_edge, location_of, role_path, subjects
+from iamscope.edges import Edge
+from iamscope.findings import Finding, lower, rule
+from iamscope.identity import TrustCheck
+from iamscope.policy.wildcard import resource_matches
+
+IAM_DOCS = "https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_examples.html"
+ASCP_DOCS = "https://docs.aws.amazon.com/secretsmanager/latest/userguide/integrating_csi_driver.html"
+
+
+def _scoped_roles(
+    assessment: Assessment,
+) -> dict[str, tuple[RoleAccess, list[tuple[ServiceAccountView, TrustCheck]]]]:
+    """Every role some service account of the cluster can act as, with those service accounts."""
+    roles: dict[str, tuple[RoleAccess, list[tuple[ServiceAccountView, TrustCheck]]]] = {}
+    for view in assessment.service_accounts.values():
+        for check, access in view.access:
+            roles.setdefault(check.role_arn, (access, []))[1].append((view, check))
+    return dict(sorted(roles.items()))
+
+
+def _users(entries: list[tuple[ServiceAccountView, TrustCheck]]) -> tuple[str, ...]:
+    return tuple(sorted({v.id for v, _ in entries}))
+
+
+def _statement_list(wildcards: Iterable[WildcardStatement]) -> str:
+    return "; ".join(str(w.statement) for w in wildcards)
+
+
+def _probes(assessment: Assessment) -> tuple[str, ...]:
+    """A made-up secret and parameter in every region of the snapshot: a pattern that matches one of
+    them covers every secret (or parameter) of the account in that region."""
+    account = assessment.inventory.aws.account or "123456789012"
+    regions = sorted({s.region for s in assessment.inventory.aws.secrets} | {"us-east-1"})
+    probes = [f"arn:aws:secretsmanager:{r}:{account}:secret:iamscope-probe/x-AbCdEf" for r in regions]
+    return tuple(probes + [f"arn:aws:ssm:{r}:{account}:parameter/iamscope-probe/x" for r in regions])
+
+
+@rule(
+    "wildcard-action",
+    title="Secret-reading actions granted through a wildcard action",
+    severity="high",
+    rationale="`secretsmanager:*`, `secretsmanager:Get*`, `ssm:GetParameter*` or `*` grant every present "
+    "and future reading action, including BatchGetSecretValue and parameter history, where ASCP needs two.",
+    remediation="Name the actions: secretsmanager:GetSecretValue and secretsmanager:DescribeSecret for "
+    "secrets, ssm:GetParameters for parameters (`iamscope generate` writes the policy).",
+    references=(IAM_DOCS,),
+)
+def wildcard_action(assessment: Assessment) -> Iterator[Finding]:
+    for role_arn, (access, users) in _scoped_roles(assessment).items():
+        hits = [w for w in access.wildcards if w.wildcard_actions]
+        if not hits:
+            continue
+        actions = sorted({a for w in hits for a in w.wildcard_actions})
+        yield Finding(
+            rule="wildcard-action",
+            severity="high",
+            subject=role_arn,
+            role_arn=role_arn,
+            message=f"grants secret-reading actions through {', '.join(actions)} ({_statement_list(hits)}); "
+            f"usable by {', '.join(_users(users))}",
+            resources=tuple(sorted({a for w in hits for a in w.reached})),
+            patterns=tuple(actions),
+            objects=_users(users),
+            evidence=tuple(e for v, c in users[:1] for e in role_path(assessment, v, None, c)),
+            remediation="",
+        )
+
+
+@rule(
+    "wildcard-resource",
+    title="Secrets or parameters granted through a wildcard resource",
+    severity="high",
+    rationale="A Resource pattern with `*` (other than the exact `<name>-??????` suffix) grants every "
+    "matching secret, including those created later and those other workloads declare.",
+    remediation="List the exact ARNs the workload declares (`<name>-??????` when the suffix is unknown).",
+    references=(IAM_DOCS,),
+)
+def wildcard_resource(assessment: Assessment) -> Iterator[Finding]:
+    probes = _probes(assessment)
+    for role_arn, (access, users) in _scoped_roles(assessment).items():
+        hits = [w for w in access.wildcards if w.wildcard_resources]
+        if not hits:
+            continue
+        patterns = sorted({p for w in hits for p in w.wildcard_resources})
+        everything = any(p == "*" or any(resource_matches(p, x) for x in probes) for p in patterns)
+        reached = tuple(sorted({a for w in hits for a in w.reached}))
+        yield Finding(
+            rule="wildcard-resource",
+            severity="critical" if everything else "high",
+            subject=role_arn,
+            role_arn=role_arn,
+            message=f"grants reading on {', '.join(patterns)} ({_statement_list(hits)}), reaching "
+            f"{len(reached)} known secret(s)/parameter(s)"
+            + ("; the pattern covers every secret of the account" if everything else "")
+            + f"; usable by {', '.join(_users(users))}",
+            resources=reached,
+            patterns=tuple(patterns),
+            objects=_users(users),
+            evidence=tuple(e for v, c in users[:1] for e in role_path(assessment, v, None, c)),
+        )
+
+
+def _readable(view: ServiceAccountView) -> Iterator[tuple[TrustCheck, Grant, str]]:
+    for check, grant in view.grants():
+        readable = grant.readable
+        if readable is not None:
+            yield check, grant, readable
+
+
+@rule(
+    "cross-workload-grant",
+    title="A role can read a secret another workload declares",
+    severity="high",
+    rationale="Any pod running as the service account can read the other workload's secret with the "
+    "role's credentials; across namespaces this breaks the namespace boundary.",
+    remediation="Scope the role to the ARNs its own workloads declare; give each workload its own role.",
+    references=(ASCP_DOCS,),
+)
+def cross_workload(assessment: Assessment) -> Iterator[Finding]:
+    for view in assessment.service_accounts.values():
+        own = set(view.need_arns)
+        by_role: dict[str, list[tuple[TrustCheck, Grant, str]]] = {}
+        for check, grant, readable in _readable(view):
+            if grant.resource in own:
+                continue
+            others = [
+                n
+                for n in assessment.declared_by.get(grant.resource, ())
+                if n.mount.service_account != view.id
+            ]
+            if others:
+                by_role.setdefault(check.role_arn, []).append((check, grant, readable))
+        for role_arn, hits in sorted(by_role.items()):
+            resources = tuple(sorted(g.resource for _, g, _ in hits))
+            declarers = sorted(
+                {
+                    n.workload
+                    for _, g, _ in hits
+                    for n in assessment.declared_by[g.resource]
+                    if n.mount.service_account != view.id
+                }
+            )
+            namespaces = {w.split("/", 1)[0] for w in declarers}
+            cross_ns = bool(namespaces - {view.namespace})
+            severity = "critical" if cross_ns else "high"
+            conditional = all(r == "conditional" for _, _, r in hits)
+            if conditional:
+                severity = lower(severity)
+            first_check, first_grant, _ = hits[0]
+            need = next(
+                n for n in assessment.declared_by[first_grant.resource] if n.mount.service_account != view.id
+            )
+            for subject in subjects(view):
+                evidence = [
+                    *role_path(assessment, view, subject, first_check),
+                    grant_edge(first_grant),
+                    *declaration_path(need),
+                ]
+                yield Finding(
+                    rule="cross-workload-grant",
+                    severity=severity,
+                    subject=subject,
+                    service_account=view.id,
+                    role_arn=role_arn,
+                    message=f"can read {len(resources)} secret(s)/parameter(s) declared by "
+                    f"{', '.join(declarers)}"
+                    + (" in another namespace" if cross_ns else "")
+                    + (" (only under conditions the scan cannot confirm)" if conditional else ""),
+                    resources=resources,
+                    objects=tuple(declarers),
+                    evidence=tuple(evidence),
+                    location=location_of(assessment, subject),
+                )
+
+
+@rule(
+    "excess-grant",
+    title="Grants beyond the declared need",
+    severity="medium",
+    rationale="Every secret a role can read beyond what its workloads mount is exposure with no use.",
+    remediation="Remove the statements or narrow their resources to the declared ARNs.",
+    references=(ASCP_DOCS,),
+)
+def excess(assessment: Assessment) -> Iterator[Finding]:
+    for view in assessment.service_accounts.values():
+        own = set(view.need_arns)
+        by_role: dict[str, list[Grant]] = {}
+        patterns: dict[str, set[str]] = {}
+        checks: dict[str, TrustCheck] = {}
+        for check, access in view.access:
+            checks[check.role_arn] = check
+            for w in access.wildcards:
+                if w.wildcard_resources:
+                    patterns.setdefault(check.role_arn, set()).update(w.wildcard_resources)
+        for check, grant, _ in _readable(view):
+            if grant.resource in own or assessment.declared_by.get(grant.resource):
+                continue  # needed, or another workload's (cross-workload-grant)
+            by_role.setdefault(check.role_arn, []).append(grant)
+        for role_arn in sorted(set(by_role) | set(patterns)):
+            grants = by_role.get(role_arn, [])
+            pats = tuple(sorted(patterns.get(role_arn, ())))
+            if not grants and not pats:
+                continue
+            resources = tuple(sorted(g.resource for g in grants))
+            what = f"{len(resources)} secret(s)/parameter(s) no workload declares"
+            if pats:
+                what += f", and every future match of {', '.join(pats)}"
+            for subject in subjects(view):
+                evidence = role_path(assessment, view, subject, checks[role_arn]) + [
+                    grant_edge(g) for g in grants[:1]
+                ]
+                yield Finding(
+                    rule="excess-grant",
+                    severity="medium",
+                    subject=subject,
+                    service_account=view.id,
+                    role_arn=role_arn,
+                    message=f"can read {what}",
+                    resources=resources,
+                    patterns=pats,
+                    evidence=tuple(evidence),
+                    location=location_of(assessment, subject),
+                )
+
+
+@rule(
+    "missing-grant",
+    title="The mount will fail: the role lacks an action ASCP calls",
+    severity="high",
+    rationale="ASCP calls GetSecretValue (mount) and DescribeSecret (rotation) per secret, GetParameters "
+    "per parameter batch, and needs kms:Decrypt on customer-managed keys, with the pod's role.",
+    remediation="Grant exactly those actions on the declared ARNs (`iamscope generate`).",
+    references=(ASCP_DOCS,),
+)
+def missing(assessment: Assessment) -> Iterator[Finding]:
+    for view in assessment.service_accounts.values():
+        if not view.mounts or view.ascp_role is None or view.ascp_trust is None or not view.ascp_trust.admits:
+            continue
+        access = next(
+            (ra for c, ra in view.access if c.role_arn == view.ascp_role and c.via == view.ascp_trust.via),
+            None,
+        )
+        if access is None:
+            continue
+        by_workload: dict[str, list[tuple[str, str, bool]]] = {}  # workload → (arn, problem, mount-breaking)
+        for need in view.needs:
+            grant = access.grants.get(need.arn)
+            problems: list[tuple[str, bool]] = []
+            for action in ASCP_ACTIONS[need.target.kind]:
+                a = grant.action(action) if grant else None
+                breaking = action != DESCRIBE_SECRET
+                if a is None:
+                    problems.append((f"missing {action}", breaking))
+                elif a.outcome == "conditional":
+                    problems.append((f"{action} allowed only when {a.when}", breaking))
+            if grant is not None and grant.needs_key:
+                if grant.decrypt is None:
+                    problems.append((f"missing {DECRYPT} on {grant.needs_key}", True))
+                elif grant.decrypt.outcome == "conditional":
+                    problems.append(
+                        (f"{DECRYPT} on {grant.needs_key} allowed only when {grant.decrypt.when}", True)
+                    )
+            for text, breaking in problems:
+                by_workload.setdefault(need.workload, []).append((need.arn, text, breaking))
+        for workload, items in sorted(by_workload.items()):
+            items = sorted(set(items))
+            breaking = any(b for _, _, b in items)
+            check = view.ascp_trust
+            yield Finding(
+                rule="missing-grant",
+                severity="high" if breaking else "medium",
+                subject=workload,
+                service_account=view.id,
+                role_arn=view.ascp_role,
+                message=("the mount will fail: " if breaking else "rotation checks will fail: ")
+                + "; ".join(f"{arn}: {text}" for arn, text, _ in items),
+                resources=tuple(sorted({a for a, _, _ in items})),
+                evidence=tuple(role_path(assessment, view, workload, check)),
+                location=location_of(assessment, workload),
+                key="|".join(text for _, text, _ in items),
+            )
+
+
+@rule(
+    "node-role-secret-access",
+    title="A node's instance-profile role can read secrets",
+    severity="critical",
+    rationale="Every pod that reaches the instance metadata service gets the node role's credentials; "
+    "ASCP never uses the node role, so no mount needs this.",
+    remediation="Remove secret-reading permissions from node roles; require IMDSv2 with hop limit 1.",
+    references=(ASCP_DOCS,),
+)
+def node_role(assessment: Assessment) -> Iterator[Finding]:
+    for role, access in assessment.node_roles:
+        readable = sorted(a for a, g in access.grants.items() if g.readable)
+        wild = sorted({p for w in access.wildcards for p in w.wildcard_resources})
+        if not readable and not wild:
+            continue
+        evidence: list[Edge] = [
+            Edge(source=p, target=role.arn, kind="instance-profile", reason="InstanceProfileList")
+            for p in role.instance_profiles
+        ] + [grant_edge(access.grants[a]) for a in readable[:1]]
+        yield Finding(
+            rule="node-role-secret-access",
+            severity="critical",
+            subject=role.arn,
+            role_arn=role.arn,
+            message=f"instance-profile role can read {len(readable)} known secret(s)/parameter(s)"
+            + (f" and everything matching {', '.join(wild)}" if wild else "")
+            + "; any pod reaching IMDS on its nodes can too",
+            resources=tuple(readable),
+            patterns=tuple(wild),
+            objects=role.instance_profiles,
+            evidence=tuple(evidence),
+        )

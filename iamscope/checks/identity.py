@@ -1,0 +1,303 @@
+"""Who the workloads are to AWS: objects that resolve to nothing, mounts with no identity, trust
+policies that refuse the service account or admit too many, and roles or service accounts shared
+between workloads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from iamscope.assess import Assessment
+from iamscope.checks.common import location_of, role_path, subjects
+from iamscope.edges import declares, mounts
+from iamscope.findings import Finding, rule
+from iamscope.identity import WEB_IDENTITY, subject, trusts_provider
+from iamscope.policy.arn import try_parse_arn
+from iamscope.policy.document import Condition, Statement
+from iamscope.policy.matching import action_applies
+from iamscope.policy.wildcard import Mode, compile_pattern
+
+IRSA_DOCS = "https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html"
+POD_IDENTITY_DOCS = "https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html"
+ASCP_DOCS = "https://docs.aws.amazon.com/secretsmanager/latest/userguide/integrating_csi_driver.html"
+
+
+@rule(
+    "unresolved-object",
+    title="An SPC object that resolves to nothing in the snapshot",
+    severity="medium",
+    rationale="ASCP fails the mount when a declared object does not exist or cannot be resolved; the "
+    "expected ARN pattern is still used for the rest of the analysis.",
+    remediation="Create the secret/parameter, correct the name or region, or substitute the template.",
+    references=(ASCP_DOCS,),
+)
+def unresolved(assessment: Assessment) -> Iterator[Finding]:
+    for mount in assessment.mounts:
+        if mount.problems:
+            yield Finding(
+                rule="unresolved-object",
+                severity="medium",
+                subject=mount.workload,
+                service_account=mount.service_account,
+                message="; ".join(mount.problems),
+                objects=tuple(x for x in (mount.spc,) if x),
+                evidence=(mounts(mount),),
+                location=location_of(assessment, mount.workload),
+                key=f"volume {mount.volume}",
+            )
+        if not mount.aws:
+            continue
+        for ref in mount.objects:
+            if not ref.problems:
+                continue
+            yield Finding(
+                rule="unresolved-object",
+                severity="medium",
+                subject=mount.workload,
+                service_account=mount.service_account,
+                message=f"{ref.object.label}: " + "; ".join(ref.problems),
+                resources=tuple(t.arn for t in ref.targets if not t.pattern),
+                patterns=tuple(t.arn for t in ref.targets if t.pattern),
+                objects=(ref.id,),
+                evidence=(mounts(mount), declares(mount, ref)),
+                location=location_of(assessment, mount.workload),
+                key=ref.id,
+            )
+
+
+@rule(
+    "no-identity",
+    title="A workload mounts AWS secrets but has no identity for ASCP",
+    severity="high",
+    rationale="ASCP uses the pod's IRSA role (eks.amazonaws.com/role-arn) or, with usePodIdentity, its "
+    "Pod Identity association; it never falls back to the node or provider role, so the mount fails.",
+    remediation="Annotate the service account with its role, or create the Pod Identity association.",
+    references=(IRSA_DOCS, POD_IDENTITY_DOCS),
+)
+def no_identity(assessment: Assessment) -> Iterator[Finding]:
+    for view in assessment.service_accounts.values():
+        if not view.mounts or view.ascp_role is not None:
+            continue
+        pod_identity = any(m.use_pod_identity for m in view.mounts)
+        if not view.declared:
+            why = f"the ServiceAccount {view.id} is not in the input, so no role annotation can be read"
+        elif pod_identity:
+            why = "the SPC sets usePodIdentity but no Pod Identity association names " + view.id
+            if view.identity.annotation:
+                why += f" (its IRSA annotation {view.identity.annotation} is not used with usePodIdentity)"
+        else:
+            why = f"{view.id} has no eks.amazonaws.com/role-arn annotation"
+            if view.identity.association is not None:
+                why += " (a Pod Identity association exists, but the SPC does not set usePodIdentity)"
+        for workload in subjects(view, mounting=True):
+            yield Finding(
+                rule="no-identity",
+                severity="high",
+                subject=workload,
+                service_account=view.id,
+                message=f"mounts AWS objects but {why}: the mount fails",
+                resources=tuple(sorted({n.arn for n in view.needs if n.workload == workload})),
+                location=location_of(assessment, workload),
+            )
+
+
+@rule(
+    "broken-trust",
+    title="The role ASCP uses does not trust the service account",
+    severity="high",
+    rationale="The role's trust policy is evaluated for this service account's token (issuer, sub, aud) "
+    "or Pod Identity session; if it refuses, AssumeRole fails and so does the mount.",
+    remediation="Fix the trust policy (`iamscope generate` writes it) or the annotation.",
+    references=(IRSA_DOCS, POD_IDENTITY_DOCS),
+)
+def broken_trust(assessment: Assessment) -> Iterator[Finding]:
+    account = assessment.inventory.aws.account
+    for view in assessment.service_accounts.values():
+        check = view.ascp_trust
+        if check is None or view.ascp_role is None or check.outcome in ("allowed", "unverified"):
+            continue
+        if not view.mounts and check.via != "irsa":
+            continue
+        severity = "high"
+        reason = check.reason
+        if check.outcome == "missing":
+            parsed = try_parse_arn(check.role_arn)
+            if parsed is None:
+                reason = f"{check.role_arn!r} is not a role ARN"
+            elif account and parsed.account != account:
+                severity, reason = (
+                    "low",
+                    f"the role is in account {parsed.account}, outside the snapshot: trust not verified",
+                )
+            else:
+                reason = "the role does not exist in the snapshot"
+        elif check.outcome == "conditional":
+            severity = "medium"
+        for workload in subjects(view, mounting=True):
+            yield Finding(
+                rule="broken-trust",
+                severity=severity,
+                subject=workload,
+                service_account=view.id,
+                role_arn=check.role_arn,
+                message=f"cannot assume {check.role_arn} ({check.via}): {reason}",
+                evidence=tuple(role_path(assessment, view, workload, check)),
+                location=location_of(assessment, workload),
+            )
+
+
+def _sub_conditions(statement: Statement, issuer: str) -> list[Condition]:
+    return [c for c in statement.conditions if c.key.lower() == f"{issuer}:sub".lower()]
+
+
+def _has_aud(statement: Statement, issuer: str) -> bool:
+    return any(c.key.lower() == f"{issuer}:aud".lower() for c in statement.conditions)
+
+
+@rule(
+    "broad-trust",
+    title="A role's trust admits more service accounts than it names",
+    severity="high",
+    rationale="Without a `sub` condition every service account of the cluster (of every cluster sharing "
+    "the provider) can assume the role; `StringLike` wildcards admit every matching one.",
+    remediation="Use StringEquals on `<issuer>:sub` = system:serviceaccount:<ns>:<sa> and on "
+    "`<issuer>:aud` = sts.amazonaws.com.",
+    references=(IRSA_DOCS,),
+)
+def broad_trust(assessment: Assessment) -> Iterator[Finding]:
+    cluster = assessment.cluster
+    if cluster is None or cluster.oidc_issuer is None or cluster.oidc_provider_arn is None:
+        return
+    issuer, provider = cluster.oidc_issuer, cluster.oidc_provider_arn
+    sharing = sorted(c.name for c in assessment.inventory.aws.clusters if c.oidc_issuer == issuer)
+    all_subs = [subject(v.namespace, v.name) for v in assessment.service_accounts.values()]
+    for role in assessment.inventory.aws.roles:
+        if role.trust is None or not trusts_provider(role.trust, provider):
+            continue
+        problems: list[tuple[str, str]] = []
+        for s in role.trust.statements:
+            if (
+                s.effect != "Allow"
+                or s.principals is None
+                or provider not in s.principals.values("Federated")
+            ):
+                continue
+            if not action_applies(s, WEB_IDENTITY):
+                continue
+            subs = _sub_conditions(s, issuer)
+            label = f"statement {s.label}"
+            if not subs:
+                problems.append(
+                    (
+                        "critical",
+                        f"{label} has no {issuer}:sub condition: "
+                        "every service account of the cluster can assume it",
+                    )
+                )
+            for c in subs:
+                wild = [v for v in c.values if "*" in v or "?" in v]
+                if not wild:
+                    continue
+                if c.operator.name == "StringEquals":
+                    problems.append(
+                        (
+                            "medium",
+                            f"{label} uses StringEquals with {', '.join(wild)}: `*` is literal there, so it "
+                            "never matches (StringLike would admit every matching SA)",
+                        )
+                    )
+                elif c.operator.name in ("StringLike",) and not c.operator.negated:
+                    admitted = sorted(
+                        x for x in all_subs if compile_pattern(tuple(wild), Mode.PLAIN).fullmatch(x)
+                    )
+                    problems.append(
+                        (
+                            "high",
+                            f"{label} uses {c.operator_text} {', '.join(wild)}, admitting every matching "
+                            f"service account ({len(admitted)} in this cluster: "
+                            f"{', '.join(admitted) or 'none yet'})",
+                        )
+                    )
+            if not _has_aud(s, issuer):
+                problems.append(
+                    ("medium", f"{label} has no {issuer}:aud condition: tokens for any audience are accepted")
+                )
+        if len(sharing) > 1:
+            problems.append(
+                (
+                    "high",
+                    f"the OIDC provider is shared by clusters {', '.join(sharing)}: "
+                    "the same sub admits a service account of that name in each",
+                )
+            )
+        if not problems:
+            continue
+        rank = {"critical": 0, "high": 1, "medium": 2}
+        severity = min((p[0] for p in problems), key=rank.__getitem__)
+        yield Finding(
+            rule="broad-trust",
+            severity=severity,
+            subject=role.arn,
+            role_arn=role.arn,
+            message="; ".join(p[1] for p in problems),
+        )
+
+
+@rule(
+    "shared-role",
+    title="Several service accounts mount through one role",
+    severity="medium",
+    rationale="A role shared by service accounts grants each of them the union of their secrets.",
+    remediation="Give each service account its own role with only its own ARNs.",
+    references=(IRSA_DOCS,),
+)
+def shared_role(assessment: Assessment) -> Iterator[Finding]:
+    users: dict[str, list[str]] = {}
+    for view in assessment.service_accounts.values():
+        if view.ascp_role and view.mounts:
+            users.setdefault(view.ascp_role, []).append(view.id)
+    for role_arn, sas in sorted(users.items()):
+        if len(sas) < 2:
+            continue
+        needs = sorted({n for sa in sas for n in assessment.service_accounts[sa].need_arns})
+        yield Finding(
+            rule="shared-role",
+            severity="medium",
+            subject=role_arn,
+            role_arn=role_arn,
+            message=f"used by {len(sas)} service accounts for their mounts: {', '.join(sorted(sas))}; "
+            "each can read what all of them declare",
+            resources=tuple(needs),
+            objects=tuple(sorted(sas)),
+        )
+
+
+@rule(
+    "shared-service-account",
+    title="Several workloads run as one service account",
+    severity="medium",
+    rationale="Every workload running as the service account gets its role, so each can read the "
+    "secrets all the others declare.",
+    remediation="Give each workload its own service account and role.",
+    references=(IRSA_DOCS,),
+)
+def shared_service_account(assessment: Assessment) -> Iterator[Finding]:
+    for view in assessment.service_accounts.values():
+        if len(view.workloads) < 2 or not view.mounts:
+            continue
+        own: dict[str, set[str]] = {w: set() for w in view.workloads}
+        for need in view.needs:
+            own.setdefault(need.workload, set()).add(need.arn)
+        union = set().union(*own.values())
+        extra = [f"{w} also gets {len(union - arns)}" for w, arns in sorted(own.items()) if union - arns]
+        yield Finding(
+            rule="shared-service-account",
+            severity="medium",
+            subject=view.id,
+            service_account=view.id,
+            role_arn=view.ascp_role,
+            message=f"{len(view.workloads)} workloads run as it: {', '.join(view.workloads)}"
+            + (f" ({'; '.join(extra)} secret(s)/parameter(s) it does not declare)" if extra else ""),
+            resources=tuple(sorted(union)),
+            objects=view.workloads,
+            location=location_of(assessment, view.id),
+        )

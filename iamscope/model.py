@@ -1,0 +1,356 @@
+"""The inventory: frozen records of everything iamscope read, Kubernetes and AWS, with where each came
+from. Readers build these; every later stage (resolution, graph, checks) only reads them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from iamscope.policy.document import PolicyDocument
+
+Pairs = tuple[tuple[str, str], ...]
+
+IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
+CSI_DRIVER = "secrets-store.csi.k8s.io"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Location:
+    """Where an object was declared: the file and the 1-based line its document starts on (when known)."""
+
+    file: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+def lookup(pairs: Pairs, key: str) -> str | None:
+    for k, v in pairs:
+        if k == key:
+            return v
+    return None
+
+
+# --- Kubernetes --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CsiVolume:
+    """A pod volume served by a CSI driver; `attributes` are its volumeAttributes."""
+
+    name: str
+    driver: str
+    attributes: Pairs
+    read_only: bool | None
+
+    @property
+    def spc_name(self) -> str | None:
+        return lookup(self.attributes, "secretProviderClass")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Toleration:
+    key: str | None
+    operator: str
+    value: str | None
+    effect: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Container:
+    name: str
+    image: str
+    privileged: bool | None = None
+    allow_privilege_escalation: bool | None = None
+    read_only_root_filesystem: bool | None = None
+    capabilities_drop: tuple[str, ...] = ()
+    args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PodTemplate:
+    """The parts of a pod spec the analysis needs."""
+
+    service_account: str
+    csi_volumes: tuple[CsiVolume, ...] = ()
+    node_name: str | None = None
+    node_selector: Pairs = ()
+    tolerations: tuple[Toleration, ...] = ()
+    containers: tuple[Container, ...] = ()
+    host_network: bool = False
+    automount_token: bool | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Workload:
+    """A controller (or a bare pod) with its pod template; pods owned by a controller are folded in."""
+
+    id: str
+    kind: str
+    namespace: str
+    name: str
+    labels: Pairs
+    pod: PodTemplate
+    replicas: int | None
+    location: Location
+    pods: tuple[str, ...] = ()  # names of live pods folded into this workload
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceAccount:
+    id: str
+    namespace: str
+    name: str
+    annotations: Pairs
+    labels: Pairs
+    location: Location | None  # None: referenced by a pod, never declared
+
+    @property
+    def role_annotation(self) -> str | None:
+        value = lookup(self.annotations, IRSA_ANNOTATION)
+        return value.strip() if value is not None else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SyncedSecret:
+    """One entry of an SPC's `secretObjects`: a Kubernetes Secret the driver creates."""
+
+    secret_name: str
+    type: str
+    labels: Pairs
+    keys: tuple[tuple[str, str], ...]  # (objectName, key)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SecretProviderClass:
+    id: str
+    namespace: str
+    name: str
+    api_version: str
+    provider: str
+    parameters: Pairs
+    secret_objects: tuple[SyncedSecret, ...]
+    location: Location
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Namespace:
+    id: str
+    name: str
+    labels: Pairs
+    location: Location
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Taint:
+    key: str
+    value: str | None
+    effect: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Node:
+    id: str
+    name: str
+    labels: Pairs
+    taints: tuple[Taint, ...]
+    provider_id: str | None
+    location: Location
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PolicyRule:
+    verbs: tuple[str, ...]
+    api_groups: tuple[str, ...]
+    resources: tuple[str, ...]
+    resource_names: tuple[str, ...]
+    non_resource_urls: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RbacRole:
+    """A Role or ClusterRole; `aggregation` holds a ClusterRole's aggregationRule label selectors."""
+
+    id: str
+    kind: str
+    namespace: str | None
+    name: str
+    labels: Pairs
+    rules: tuple[PolicyRule, ...]
+    aggregation: tuple[Pairs, ...]
+    location: Location
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Subject:
+    kind: str  # User, Group or ServiceAccount
+    name: str
+    namespace: str | None
+
+    @property
+    def id(self) -> str:
+        if self.kind == "ServiceAccount":
+            return f"{self.namespace}/ServiceAccount/{self.name}"
+        return f"{self.kind}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoleBinding:
+    id: str
+    kind: str  # RoleBinding or ClusterRoleBinding
+    namespace: str | None
+    name: str
+    role_kind: str
+    role_name: str
+    subjects: tuple[Subject, ...]
+    location: Location
+
+    @property
+    def role_id(self) -> str:
+        if self.role_kind == "Role" and self.namespace:
+            return f"{self.namespace}/Role/{self.role_name}"
+        return f"{self.role_kind}/{self.role_name}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KubeSecret:
+    """A Kubernetes Secret's metadata; its data is never kept."""
+
+    id: str
+    namespace: str
+    name: str
+    labels: Pairs
+    location: Location
+
+
+# --- AWS ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ManagedPolicy:
+    arn: str
+    name: str
+    document: PolicyDocument
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InlinePolicy:
+    id: str  # "<role arn>#<policy name>": a policy node's id in the graph
+    name: str
+    document: PolicyDocument
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Role:
+    arn: str
+    name: str
+    path: str
+    trust: PolicyDocument | None
+    inline: tuple[InlinePolicy, ...]
+    attached: tuple[str, ...]  # managed policy ARNs
+    boundary: str | None  # managed policy ARN
+    instance_profiles: tuple[str, ...]
+    tags: Pairs
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Secret:
+    arn: str
+    name: str
+    region: str
+    account: str
+    kms_key: str | None  # as listed (key id, key ARN, alias name or alias ARN); None: AWS managed key
+    tags: Pairs
+    resource_policy: PolicyDocument | None
+    source: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Parameter:
+    arn: str
+    name: str
+    region: str
+    account: str
+    type: str
+    kms_key: str | None
+    tier: str | None
+    source: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KmsKey:
+    arn: str
+    key_id: str
+    region: str
+    account: str
+    customer_managed: bool
+    aliases: tuple[str, ...]
+    policy: PolicyDocument | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cluster:
+    name: str
+    arn: str
+    region: str
+    account: str
+    oidc_issuer: str | None  # without https://, as IAM condition keys spell it
+    source: str
+
+    @property
+    def oidc_provider_arn(self) -> str | None:
+        if not self.oidc_issuer:
+            return None
+        partition = self.arn.split(":")[1] if self.arn.count(":") >= 5 else "aws"
+        return f"arn:{partition}:iam::{self.account}:oidc-provider/{self.oidc_issuer}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PodIdentityAssociation:
+    arn: str
+    cluster: str
+    namespace: str
+    service_account: str
+    role_arn: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Warning:
+    """Something read but not used, said once to the user (an unknown kind, a non-AWS SPC)."""
+
+    source: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KubeInventory:
+    workloads: tuple[Workload, ...] = ()
+    service_accounts: tuple[ServiceAccount, ...] = ()
+    spcs: tuple[SecretProviderClass, ...] = ()
+    namespaces: tuple[Namespace, ...] = ()
+    nodes: tuple[Node, ...] = ()
+    rbac_roles: tuple[RbacRole, ...] = ()
+    bindings: tuple[RoleBinding, ...] = ()
+    secrets: tuple[KubeSecret, ...] = ()
+    warnings: tuple[Warning, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AwsInventory:
+    account: str | None = None
+    roles: tuple[Role, ...] = ()
+    managed_policies: tuple[ManagedPolicy, ...] = ()
+    secrets: tuple[Secret, ...] = ()
+    parameters: tuple[Parameter, ...] = ()
+    keys: tuple[KmsKey, ...] = ()
+    clusters: tuple[Cluster, ...] = ()
+    associations: tuple[PodIdentityAssociation, ...] = ()
+    warnings: tuple[Warning, ...] = ()
+    gaps: tuple[str, ...] = ()  # data the snapshot lacks: a result built without it is incomplete
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Inventory:
+    kube: KubeInventory = field(default_factory=KubeInventory)
+    aws: AwsInventory = field(default_factory=AwsInventory)

@@ -1,0 +1,102 @@
+"""`scan --format json`: the iamscope.scan/v1 document of DESIGN.md §3. Fields may be added, never
+renamed or removed; everything is sorted so the same input gives the same bytes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from iamscope.assess import ServiceAccountView
+from iamscope.findings import SEVERITIES, Finding
+from iamscope.scan import ScanResult
+
+SCHEMA = "iamscope.scan/v1"
+
+
+def finding_json(f: Finding) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "rule": f.rule,
+        "severity": f.severity,
+        "subject": f.subject,
+        "service_account": f.service_account,
+        "role_arn": f.role_arn,
+        "resources": list(f.resources),
+        "objects": list(f.objects),
+        "message": f.message,
+        "evidence": [e.as_evidence() for e in f.evidence],
+        "remediation": f.remediation,
+        "fingerprint": f.fingerprint,
+    }
+    if f.patterns:
+        out["patterns"] = list(f.patterns)
+    if f.location is not None:
+        out["location"] = {"file": f.location.file, "line": f.location.line}
+    return out
+
+
+def access_json(view: ServiceAccountView) -> dict[str, Any]:
+    grants = []
+    for check, access in view.access:
+        for arn, grant in sorted(access.grants.items()):
+            entry: dict[str, Any] = {
+                "resource": arn,
+                "actions": sorted(a.action for a in grant.actions),
+                "via": check.role_arn,
+                "readable": grant.readable or "no",
+            }
+            conditional = {a.action: a.when for a in grant.actions if a.when}
+            if grant.decrypt is not None:
+                entry["actions"] = sorted([*entry["actions"], "kms:Decrypt"])
+                if grant.decrypt.when:
+                    conditional["kms:Decrypt"] = grant.decrypt.when
+            if conditional:
+                entry["conditions"] = dict(sorted(conditional.items()))
+            grants.append(entry)
+        for wildcard in access.wildcards:
+            for pattern in wildcard.wildcard_resources:
+                grants.append(
+                    {
+                        "resource": pattern,
+                        "actions": sorted(wildcard.actions),
+                        "via": check.role_arn,
+                        "pattern": True,
+                        "statement": str(wildcard.statement),
+                    }
+                )
+    grants.sort(key=lambda g: (g["resource"], g["via"], g.get("statement", "")))
+    return {
+        "service_account": view.id,
+        "workloads": list(view.workloads),
+        "role_arn": view.ascp_role,
+        "assumable_roles": sorted({c.role_arn for c, _ in view.access}),
+        "needs": list(view.need_arns),
+        "grants": grants,
+    }
+
+
+def scan_document(result: ScanResult) -> dict[str, Any]:
+    a = result.assessment
+    counts = dict.fromkeys(SEVERITIES, 0)
+    for f in result.findings:
+        counts[f.severity] += 1
+    views = [v for _, v in sorted(a.service_accounts.items()) if v.mounts or v.access]
+    return {
+        "schema": SCHEMA,
+        "complete": result.complete,
+        "incomplete": list(result.gaps),
+        "summary": {
+            "workloads": len(a.workloads),
+            "service_accounts": len(a.service_accounts),
+            "roles": len(a.inventory.aws.roles),
+            "secrets": len(a.inventory.aws.secrets),
+            "parameters": len(a.inventory.aws.parameters),
+            "findings": counts,
+        },
+        "findings": [finding_json(f) for f in result.findings],
+        "access": [access_json(v) for v in views],
+        "warnings": list(result.warnings),
+    }
+
+
+def render_json(result: ScanResult) -> str:
+    return json.dumps(scan_document(result), sort_keys=True, indent=2) + "\n"

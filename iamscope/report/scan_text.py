@@ -1,0 +1,99 @@
+"""`scan --format text`: one block per subject (workload, service account or role), worst first, each
+finding with its path through the graph and the fix; then the clean workloads and a summary."""
+
+from __future__ import annotations
+
+import textwrap
+
+from iamscope.findings import RANK, SEVERITIES, Finding
+from iamscope.scan import ScanResult
+
+WIDTH = 110
+MAX_RESOURCES = 8
+
+
+def _wrap(text: str, indent: str) -> list[str]:
+    return textwrap.wrap(
+        text, WIDTH, initial_indent=indent, subsequent_indent=indent + "  ", break_on_hyphens=False
+    ) or [indent]
+
+
+def _header(subject: str, findings: list[Finding], result: ScanResult) -> str:
+    a = result.assessment
+    view = None
+    w = a.workloads.get(subject)
+    if w is not None:
+        view = a.service_accounts.get(f"{w.namespace}/ServiceAccount/{w.pod.service_account}")
+    elif subject in a.service_accounts:
+        view = a.service_accounts[subject]
+    if view is not None:
+        role = view.ascp_role or "no role"
+        return f"{subject}  (service account {view.id}, role {role})"
+    return subject
+
+
+def _finding_lines(f: Finding) -> list[str]:
+    lines = _wrap(f"{f.severity.upper():<9} {f.rule}: {f.message}", "  ")
+    pad = "            "
+    if f.resources:
+        shown = list(f.resources[:MAX_RESOURCES])
+        more = len(f.resources) - len(shown)
+        lines += _wrap("resources: " + ", ".join(shown) + (f" (+{more} more)" if more > 0 else ""), pad)
+    if f.patterns:
+        lines += _wrap("patterns: " + ", ".join(f.patterns), pad)
+    if f.evidence:
+        lines.append(pad + "path:")
+        for edge in f.evidence:
+            lines += _wrap(f"{edge}", pad + "  ")
+            lines += _wrap(f"because {edge.reason}", pad + "      ")
+    if f.remediation:
+        lines += _wrap("fix: " + f.remediation, pad)
+    return lines
+
+
+def render_text(result: ScanResult, fail_on: str) -> str:
+    a = result.assessment
+    out: list[str] = []
+    cluster = f"cluster {a.cluster.name}" if a.cluster else "no EKS cluster in the snapshot"
+    account = a.inventory.aws.account or "unknown account"
+    out.append(
+        f"iamscope scan: {cluster}, account {account}: {len(a.workloads)} workloads, "
+        f"{len(a.service_accounts)} service accounts, {len(a.inventory.aws.roles)} roles, "
+        f"{len(a.inventory.aws.secrets)} secrets, {len(a.inventory.aws.parameters)} parameters"
+    )
+    if not result.complete:
+        out.append("INCOMPLETE: the result below may miss access; missing data:")
+        out += [f"  - {g}" for g in result.gaps]
+    groups: dict[str, list[Finding]] = {}
+    for f in result.findings:
+        groups.setdefault(f.subject, []).append(f)
+    order = sorted(groups, key=lambda s: (min(RANK[f.severity] for f in groups[s]), s))
+    for subject in order:
+        out.append("")
+        out.append(_header(subject, groups[subject], result))
+        for f in groups[subject]:
+            out += _finding_lines(f)
+    clean = sorted(
+        {m.workload for m in a.mounts if m.aws}
+        - set(groups)
+        - {
+            s
+            for f in result.findings
+            for s in f.objects
+            if s in a.workloads and f.rule == "shared-service-account"
+        }
+    )
+    if clean:
+        out.append("")
+        out += _wrap("No findings: " + ", ".join(clean), "")
+    counts = dict.fromkeys(SEVERITIES, 0)
+    for f in result.findings:
+        counts[f.severity] += 1
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no findings"
+    failing = len(result.at_or_above(fail_on))
+    out.append("")
+    out.append(
+        f"Summary: {summary}; {failing} at or above --fail-on {fail_on}"
+        + ("" if result.complete else "; input INCOMPLETE")
+    )
+    return "\n".join(out) + "\n"

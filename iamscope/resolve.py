@@ -1,0 +1,364 @@
+"""Which AWS objects each pod volume makes ASCP read, as ARNs: the SPC looked up in the pod's
+namespace, its parameters overlaid by the volume's attributes, each object resolved by name or ARN in
+the region ASCP uses (SPC, then the provider's configured region, then the node's region label), and
+in the failover region too when one is set. Objects the snapshot does not hold keep the ARN pattern
+the grant must cover (`<name>-??????` for a secret)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from iamscope.ascp import (
+    SECRETSMANAGER,
+    SSMPARAMETER,
+    AscpObject,
+    effective_parameters,
+    is_true,
+    parse_objects,
+    placeholders,
+)
+from iamscope.aws.snapshot import parameter_arn
+from iamscope.config import Config
+from iamscope.model import CSI_DRIVER, Inventory, KmsKey, Parameter, Secret, Workload, lookup
+from iamscope.policy.arn import try_parse_arn
+
+REGION_LABELS = ("topology.kubernetes.io/region", "failure-domain.beta.kubernetes.io/region")
+AWS_MANAGED_KEYS = {SECRETSMANAGER: "alias/aws/secretsmanager", SSMPARAMETER: "alias/aws/ssm"}
+SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Target:
+    """One ARN ASCP will read (or the pattern covering it when the snapshot does not list it)."""
+
+    arn: str
+    kind: str  # secretsmanager | ssmparameter
+    region: str
+    known: bool  # the snapshot lists it
+    pattern: bool  # `arn` is a pattern (`<name>-??????`), not one resource
+    failover: bool
+    kms_key: str | None  # the customer-managed key ARN decrypting it, when there is one
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObjectRef:
+    id: str
+    object: AscpObject
+    kind: str | None
+    targets: tuple[Target, ...]
+    problems: tuple[str, ...]  # why ASCP would fail or what cannot be told, in words
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Mount:
+    """One CSI volume of one workload, as ASCP sees it."""
+
+    workload: str
+    namespace: str
+    service_account: str  # SA id
+    volume: str
+    spc: str | None  # SPC id, None when the SPC is missing
+    provider: str | None
+    use_pod_identity: bool
+    region: str | None
+    region_source: str
+    failover_region: str | None
+    inline: tuple[str, ...]  # ASCP parameters the pod overrides in volumeAttributes
+    objects: tuple[ObjectRef, ...]
+    problems: tuple[str, ...]
+
+    @property
+    def aws(self) -> bool:
+        return self.provider == "aws"
+
+
+@dataclass(frozen=True, slots=True)
+class _Lookup:
+    secrets_by_arn: Mapping[str, Secret]
+    secrets_by_name: Mapping[tuple[str, str, str], Secret]
+    params_by_arn: Mapping[str, Parameter]
+    keys: Mapping[str, KmsKey]  # by ARN, key id and alias (name and ARN)
+    account: str | None
+    partition: str
+
+
+def _lookups(inventory: Inventory) -> _Lookup:
+    aws = inventory.aws
+    keys: dict[str, KmsKey] = {}
+    for key in aws.keys:
+        keys[key.arn] = key
+        keys[f"{key.region}:{key.account}:{key.key_id}"] = key
+        for alias in key.aliases:
+            keys[f"{key.region}:{key.account}:{alias}"] = key
+    partition = "aws"
+    for arn in [c.arn for c in aws.clusters] + [r.arn for r in aws.roles[:1]]:
+        parsed = try_parse_arn(arn)
+        if parsed:
+            partition = parsed.partition
+            break
+    return _Lookup(
+        secrets_by_arn={s.arn: s for s in aws.secrets},
+        secrets_by_name={(s.region, s.account, s.name): s for s in aws.secrets},
+        params_by_arn={p.arn: p for p in aws.parameters},
+        keys=keys,
+        account=aws.account,
+        partition=partition,
+    )
+
+
+def _customer_key(kind: str, key_ref: str | None, region: str, account: str, lk: _Lookup) -> str | None:
+    """The key ARN a secret/parameter needs kms:Decrypt on, or None for the AWS managed key."""
+    if key_ref is None or key_ref in (
+        AWS_MANAGED_KEYS[kind],
+        f"arn:{lk.partition}:kms:{region}:{account}:{AWS_MANAGED_KEYS[kind]}",
+    ):
+        return None
+    parsed = try_parse_arn(key_ref)
+    if parsed:
+        key = lk.keys.get(key_ref) or lk.keys.get(f"{parsed.region}:{parsed.account}:{parsed.resource}")
+    else:
+        key = lk.keys.get(f"{region}:{account}:{key_ref}")
+    if key is not None:
+        return key.arn if key.customer_managed else None
+    if key_ref.startswith("alias/aws/"):
+        return None
+    if parsed:
+        return key_ref
+    if key_ref.startswith("alias/"):
+        return f"arn:{lk.partition}:kms:{region}:{account}:{key_ref}"
+    return f"arn:{lk.partition}:kms:{region}:{account}:key/{key_ref}"
+
+
+def _secret_target(name: str, region: str, account: str, failover: bool, lk: _Lookup) -> Target:
+    parsed = try_parse_arn(name)
+    if parsed is not None:
+        known = lk.secrets_by_arn.get(name)
+        if known is None:  # a partial ARN (no random suffix): Secrets Manager resolves it by name
+            known = lk.secrets_by_name.get((parsed.region, parsed.account, parsed.resource_id))
+        region, account = parsed.region, parsed.account
+        if known is None and SECRET_SUFFIX.search(parsed.resource_id):
+            return Target(
+                arn=name,
+                kind=SECRETSMANAGER,
+                region=region,
+                known=False,
+                pattern=False,
+                failover=failover,
+                kms_key=None,
+                reason=f"objectName is the secret ARN {name}, not in the snapshot",
+            )
+        secret_name = parsed.resource_id
+    else:
+        known = lk.secrets_by_name.get((region, account, name))
+        secret_name = name
+    if known is not None:
+        how = "ARN" if parsed is not None else "name"
+        return Target(
+            arn=known.arn,
+            kind=SECRETSMANAGER,
+            region=known.region,
+            known=True,
+            pattern=False,
+            failover=failover,
+            kms_key=_customer_key(SECRETSMANAGER, known.kms_key, known.region, known.account, lk),
+            reason=f"secret {known.name!r} found by {how} in {known.region}",
+        )
+    arn = f"arn:{lk.partition}:secretsmanager:{region}:{account}:secret:{secret_name}-??????"
+    return Target(
+        arn=arn,
+        kind=SECRETSMANAGER,
+        region=region,
+        known=False,
+        pattern=True,
+        failover=failover,
+        kms_key=None,
+        reason=f"secret {secret_name!r} is not in the snapshot for {region}; expected ARN {arn}",
+    )
+
+
+def _parameter_target(name: str, region: str, account: str, failover: bool, lk: _Lookup) -> Target:
+    parsed = try_parse_arn(name)
+    arn = name if parsed is not None else parameter_arn(lk.partition, region, account, name)
+    if parsed is not None:
+        region = parsed.region
+    known = lk.params_by_arn.get(arn)
+    if known is not None:
+        return Target(
+            arn=arn,
+            kind=SSMPARAMETER,
+            region=region,
+            known=True,
+            pattern=False,
+            failover=failover,
+            kms_key=_customer_key(SSMPARAMETER, known.kms_key, known.region, known.account, lk)
+            if known.type == "SecureString"
+            else None,
+            reason=f"parameter {known.name!r} found in {region}",
+        )
+    return Target(
+        arn=arn,
+        kind=SSMPARAMETER,
+        region=region,
+        known=False,
+        pattern=False,
+        failover=failover,
+        kms_key=None,
+        reason=f"parameter {name!r} is not in the snapshot for {region}",
+    )
+
+
+def _object_kind(obj: AscpObject) -> str | None:
+    if obj.type:
+        return obj.type
+    parsed = try_parse_arn(obj.name)
+    if parsed is None:
+        return None
+    return {"secretsmanager": SECRETSMANAGER, "ssm": SSMPARAMETER}.get(parsed.service)
+
+
+def resolve_object(
+    ref_id: str,
+    obj: AscpObject,
+    region: str | None,
+    failover_region: str | None,
+    account: str | None,
+    lk: _Lookup,
+) -> ObjectRef:
+    """One object's ARNs. `region`/`account` are None when the mount cannot tell them (said once, on
+    the mount); the object then has no targets unless it is a complete ARN."""
+    kind = _object_kind(obj)
+    problems: list[str] = []
+    holes = placeholders(obj.name, obj.failover_name)
+    if holes:
+        problems.append(f"unsubstituted placeholder {', '.join(holes)}: the manifest is a template")
+    if kind is None:
+        problems.append("objectType is missing and objectName is not an ARN: ASCP rejects the object")
+    if problems or kind is None or account is None or (region is None and try_parse_arn(obj.name) is None):
+        return ObjectRef(id=ref_id, object=obj, kind=kind, targets=(), problems=tuple(problems))
+    make = _secret_target if kind == SECRETSMANAGER else _parameter_target
+    targets = [make(obj.name, region or "", account, False, lk)]
+    if failover_region:
+        targets.append(make(obj.failover_name or obj.name, failover_region, account, True, lk))
+    for t in targets:
+        if not t.known:
+            problems.append(t.reason)
+    unique = {t.arn: t for t in targets}
+    return ObjectRef(
+        id=ref_id,
+        object=obj,
+        kind=kind,
+        targets=tuple(unique[a] for a in sorted(unique)),
+        problems=tuple(problems),
+    )
+
+
+def _workload_region(workload: Workload, inventory: Inventory) -> tuple[str | None, str]:
+    nodes = {n.name: n for n in inventory.kube.nodes}
+    node = nodes.get(workload.pod.node_name or "")
+    for label in REGION_LABELS:
+        if node is not None and lookup(node.labels, label):
+            return lookup(node.labels, label), f"label {label} of node {node.name}"
+        if lookup(workload.pod.node_selector, label):
+            return lookup(workload.pod.node_selector, label), f"nodeSelector {label}"
+    regions = {v for n in inventory.kube.nodes for label in REGION_LABELS if (v := lookup(n.labels, label))}
+    if len(regions) == 1:
+        return regions.pop(), "the region label every node carries"
+    return None, "unknown"
+
+
+def resolve_mounts(
+    inventory: Inventory, config: Config, role_accounts: Mapping[str, str | None]
+) -> tuple[Mount, ...]:
+    """Every secrets-store CSI volume of every workload. `role_accounts` maps an SA id to the account of
+    the role it uses (secret names resolve in the caller's account)."""
+    lk = _lookups(inventory)
+    spcs = {s.id: s for s in inventory.kube.spcs}
+    mounts = []
+    for workload in inventory.kube.workloads:
+        sa = f"{workload.namespace}/ServiceAccount/{workload.pod.service_account}"
+        for volume in workload.pod.csi_volumes:
+            if volume.driver != CSI_DRIVER:
+                continue
+            spc_id = (
+                f"{workload.namespace}/SecretProviderClass/{volume.spc_name}" if volume.spc_name else None
+            )
+            spc = spcs.get(spc_id or "")
+            params, inline = effective_parameters(spc.parameters if spc else (), volume.attributes)
+            problems = []
+            if spc is None:
+                what = (
+                    f"SecretProviderClass {volume.spc_name!r}"
+                    if volume.spc_name
+                    else "no secretProviderClass attribute"
+                )
+                problems.append(f"{what} not found in namespace {workload.namespace}: the pod cannot start")
+            region = lookup(params, "region") or None
+            source = (
+                "SPC parameter region" if region and "region" not in inline else "volumeAttributes region"
+            )
+            if not region and config.region:
+                region, source = config.region, "the provider's configured region (config aws.region)"
+            if not region:
+                region, source = _workload_region(workload, inventory)
+            failover = lookup(params, "failoverRegion") or None
+            account = role_accounts.get(sa) or lk.account
+            if spc is not None and spc.provider == "aws":
+                holes = placeholders(region, failover)
+                if holes:
+                    problems.append(
+                        f"region/failoverRegion hold unsubstituted placeholder {', '.join(holes)}: "
+                        "the manifest is a template"
+                    )
+                    region = failover = None
+                elif region is None:
+                    problems.append(
+                        "no region: the SPC names none, no provider region is configured (aws.region), "
+                        "no node label tells"
+                    )
+                if account is None:
+                    problems.append(
+                        "the AWS account is unknown (no sts-get-caller-identity.json, role or cluster ARN): "
+                        "objects named without an ARN cannot be resolved"
+                    )
+            objects: list[ObjectRef] = []
+            provider = spc.provider if spc else None
+            if spc is not None and provider == "aws":
+                text = lookup(params, "objects") or ""
+                base = f"{workload.id}#{volume.name}" if "objects" in inline else spc.id
+                where = f"{workload.id} volume {volume.name}" if "objects" in inline else spc.id
+                location = workload.location if "objects" in inline else spc.location
+                for obj in parse_objects(text, source=str(location), where=where):
+                    objects.append(
+                        resolve_object(f"{base}#{obj.index}:{obj.name}", obj, region, failover, account, lk)
+                    )
+            mounts.append(
+                Mount(
+                    workload=workload.id,
+                    namespace=workload.namespace,
+                    service_account=sa,
+                    volume=volume.name,
+                    spc=spc.id if spc else spc_id,
+                    provider=provider,
+                    use_pod_identity=is_true(lookup(params, "usePodIdentity")),
+                    region=region,
+                    region_source=source,
+                    failover_region=failover,
+                    inline=inline,
+                    objects=tuple(objects),
+                    problems=tuple(problems),
+                )
+            )
+    return tuple(sorted(mounts, key=lambda m: (m.workload, m.volume)))
+
+
+def declared_targets(mounts: Sequence[Mount]) -> dict[str, list[tuple[Mount, ObjectRef, Target]]]:
+    """ARN (or pattern) → every (mount, object, target) declaring it."""
+    found: dict[str, list[tuple[Mount, ObjectRef, Target]]] = {}
+    for mount in mounts:
+        for ref in mount.objects:
+            for target in ref.targets:
+                found.setdefault(target.arn, []).append((mount, ref, target))
+    return found

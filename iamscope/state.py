@@ -1,0 +1,47 @@
+"""Turning the command line's inputs (a STATE directory, --k8s paths, an --aws directory) into one
+inventory. The only place that decides which files are read."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from iamscope.aws.snapshot import build_aws_inventory, read_snapshot
+from iamscope.errors import UsageError
+from iamscope.files import InputReader
+from iamscope.k8s.read import read_manifests
+from iamscope.k8s.transform import build_kube_inventory
+from iamscope.model import AwsInventory, Inventory, KubeInventory
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sources:
+    k8s: tuple[str, ...]
+    aws: Path | None
+
+
+def sources(state: Path | None, k8s: Sequence[str], aws: Path | None) -> Sources:
+    paths = list(k8s)
+    if state is not None:
+        if not (state / "k8s").exists() and not (state / "aws").exists():
+            raise UsageError(f"{state}: not a state directory (it holds neither k8s/ nor aws/)")
+        if (state / "k8s").exists() and not k8s:
+            paths.append(str(state / "k8s"))
+        if aws is None and (state / "aws").is_dir():
+            aws = state / "aws"
+    if not paths and aws is None:
+        raise UsageError("nothing to read: give a STATE directory, or --k8s and/or --aws")
+    return Sources(k8s=tuple(paths), aws=aws)
+
+
+def load_inventory(src: Sources, reader: InputReader | None = None) -> Inventory:
+    reader = reader or InputReader()
+    kube = KubeInventory()
+    if src.k8s:
+        raws, warnings = read_manifests(src.k8s, reader)
+        kube = build_kube_inventory(raws, warnings)
+    aws = AwsInventory()
+    if src.aws is not None:
+        aws = build_aws_inventory(read_snapshot(src.aws, reader))
+    return Inventory(kube=kube, aws=aws)
