@@ -95,6 +95,24 @@ def rule(
     return register
 
 
+def is_pattern(arn: str) -> bool:
+    """Secret and parameter names cannot hold `*` or `?`: an ARN with one is a pattern (the expected
+    `<name>-??????` of a secret the snapshot lacks, or a policy's wildcard)."""
+    return "*" in arn or "?" in arn
+
+
+def _patterns_apart(finding: Finding) -> Finding:
+    """A finding's `resources` are concrete ARNs (DESIGN.md §3); patterns go to `patterns`."""
+    moved = tuple(r for r in finding.resources if is_pattern(r))
+    if not moved:
+        return finding
+    return replace(
+        finding,
+        resources=tuple(r for r in finding.resources if not is_pattern(r)),
+        patterns=tuple(sorted({*finding.patterns, *moved})),
+    )
+
+
 def run_checks(assessment: Assessment) -> tuple[Finding, ...]:
     import iamscope.checks  # noqa: F401  (registers every rule)
 
@@ -104,5 +122,6 @@ def run_checks(assessment: Assessment) -> tuple[Finding, ...]:
         for finding in registered.check(assessment):
             if not finding.remediation:
                 finding = replace(finding, remediation=registered.remediation)
+            finding = _patterns_apart(finding)
             found.setdefault(finding.fingerprint, finding)
     return tuple(sorted(found.values(), key=Finding.sort_key))

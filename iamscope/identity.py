@@ -16,7 +16,7 @@ from iamscope.config import Config
 from iamscope.model import Cluster, Inventory, PodIdentityAssociation, Role
 from iamscope.policy.analysis import analyse
 from iamscope.policy.document import PolicyDocument
-from iamscope.policy.evaluate import StatementRef
+from iamscope.policy.evaluate import StatementRef, evaluate
 
 WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
 POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
@@ -114,11 +114,15 @@ def check_irsa(
         )
     issuer = cluster.oidc_issuer
     context = {f"{issuer}:sub": subject(namespace, name), f"{issuer}:aud": AUDIENCE}
-    result = analyse(
-        [], WEB_IDENTITY, role.arn, context, resource_policy=role.trust, principal=cluster.oidc_provider_arn
-    )
+    provider = cluster.oidc_provider_arn
+    result = analyse([], WEB_IDENTITY, role.arn, context, resource_policy=role.trust, principal=provider)
+    statements = result.statements
     if result.outcome == "allowed":
-        reason = f"trust policy admits {subject(namespace, name)} from {cluster.oidc_provider_arn}"
+        statements = evaluate(
+            [], WEB_IDENTITY, role.arn, context, resource_policy=role.trust, principal=provider
+        ).statements
+        where = ", ".join(f"statement {r.index}" + (f" (Sid {r.sid!r})" if r.sid else "") for r in statements)
+        reason = f"trust policy admits {subject(namespace, name)}" + (f" ({where})" if where else "")
     elif result.outcome == "conditional":
         reason = f"trust policy admits {subject(namespace, name)} only when {result.when}"
     elif not trusts_provider(role.trust, cluster.oidc_provider_arn):
@@ -126,7 +130,7 @@ def check_irsa(
     else:
         reason = f"trust policy does not admit sub {subject(namespace, name)} with aud {AUDIENCE}"
     return TrustCheck(
-        role_arn=role.arn, via="irsa", outcome=result.outcome, reason=reason, statements=result.statements
+        role_arn=role.arn, via="irsa", outcome=result.outcome, reason=reason, statements=statements
     )
 
 

@@ -10,7 +10,7 @@ from iamscope.access import ASCP_ACTIONS, DECRYPT, DESCRIBE_SECRET, Grant, RoleA
 from iamscope.assess import Assessment, ServiceAccountView
 from iamscope.checks.common import declaration_path, grant_edge, location_of, role_path, subjects
 from iamscope.edges import Edge
-from iamscope.findings import Finding, lower, rule
+from iamscope.findings import Finding, is_pattern, lower, rule
 from iamscope.identity import TrustCheck
 from iamscope.policy.wildcard import resource_matches
 
@@ -94,7 +94,7 @@ def wildcard_resource(assessment: Assessment) -> Iterator[Finding]:
             continue
         patterns = sorted({p for w in hits for p in w.wildcard_resources})
         everything = any(p == "*" or any(resource_matches(p, x) for x in probes) for p in patterns)
-        reached = tuple(sorted({a for w in hits for a in w.reached}))
+        reached = tuple(sorted({a for w in hits for a in w.reached if not is_pattern(a)}))
         yield Finding(
             rule="wildcard-resource",
             severity="critical" if everything else "high",
@@ -116,6 +116,16 @@ def _readable(view: ServiceAccountView) -> Iterator[tuple[TrustCheck, Grant, str
         readable = grant.readable
         if readable is not None:
             yield check, grant, readable
+
+
+def _count(resources: Iterable[str]) -> str:
+    """ "3 secret(s)/parameter(s)", and how many more are declared but do not exist yet."""
+    items = list(resources)
+    known = sum(1 for r in items if not is_pattern(r))
+    pending = len(items) - known
+    return f"{known} secret(s)/parameter(s)" + (
+        f" (and {pending} declared but not created yet)" if pending else ""
+    )
 
 
 @rule(
@@ -157,7 +167,15 @@ def cross_workload(assessment: Assessment) -> Iterator[Finding]:
             conditional = all(r == "conditional" for _, _, r in hits)
             if conditional:
                 severity = lower(severity)
-            first_check, first_grant, _ = hits[0]
+            # the evidence shows a known secret, and one from another namespace when there is one
+            first_check, first_grant, _ = min(
+                hits,
+                key=lambda h: (
+                    is_pattern(h[1].resource),
+                    all(n.mount.namespace == view.namespace for n in assessment.declared_by[h[1].resource]),
+                    h[1].resource,
+                ),
+            )
             need = next(
                 n for n in assessment.declared_by[first_grant.resource] if n.mount.service_account != view.id
             )
@@ -173,9 +191,13 @@ def cross_workload(assessment: Assessment) -> Iterator[Finding]:
                     subject=subject,
                     service_account=view.id,
                     role_arn=role_arn,
-                    message=f"can read {len(resources)} secret(s)/parameter(s) declared by "
-                    f"{', '.join(declarers)}"
-                    + (" in another namespace" if cross_ns else "")
+                    message=f"can read {_count(resources)} that {len(declarers)} other "
+                    f"workload(s) declare ({', '.join(declarers)})"
+                    + (
+                        f", across namespaces ({', '.join(sorted(namespaces - {view.namespace}))})"
+                        if cross_ns
+                        else ""
+                    )
                     + (" (only under conditions the scan cannot confirm)" if conditional else ""),
                     resources=resources,
                     objects=tuple(declarers),
@@ -303,7 +325,7 @@ def missing(assessment: Assessment) -> Iterator[Finding]:
 )
 def node_role(assessment: Assessment) -> Iterator[Finding]:
     for role, access in assessment.node_roles:
-        readable = sorted(a for a, g in access.grants.items() if g.readable)
+        readable = sorted(a for a, g in access.grants.items() if g.readable and not is_pattern(a))
         wild = sorted({p for w in access.wildcards for p in w.wildcard_resources})
         if not readable and not wild:
             continue

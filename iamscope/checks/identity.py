@@ -184,7 +184,7 @@ def broad_trust(assessment: Assessment) -> Iterator[Finding]:
             if not action_applies(s, WEB_IDENTITY):
                 continue
             subs = _sub_conditions(s, issuer)
-            label = f"statement {s.label}"
+            label = s.label
             if not subs:
                 problems.append(
                     (

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from iamscope.assess import ServiceAccountView
-from iamscope.findings import SEVERITIES, Finding
+from iamscope.findings import SEVERITIES, Finding, is_pattern
 from iamscope.scan import ScanResult
 
 SCHEMA = "iamscope.scan/v1"
@@ -44,6 +44,8 @@ def access_json(view: ServiceAccountView) -> dict[str, Any]:
                 "via": check.role_arn,
                 "readable": grant.readable or "no",
             }
+            if is_pattern(arn):
+                entry["pattern"] = True
             conditional = {a.action: a.when for a in grant.actions if a.when}
             if grant.decrypt is not None:
                 entry["actions"] = sorted([*entry["actions"], "kms:Decrypt"])
@@ -69,7 +71,8 @@ def access_json(view: ServiceAccountView) -> dict[str, Any]:
         "workloads": list(view.workloads),
         "role_arn": view.ascp_role,
         "assumable_roles": sorted({c.role_arn for c, _ in view.access}),
-        "needs": list(view.need_arns),
+        "needs": [a for a in view.need_arns if not is_pattern(a)],
+        "unresolved_needs": [a for a in view.need_arns if is_pattern(a)],
         "grants": grants,
     }
 
