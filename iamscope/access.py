@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from iamscope.ascp import SECRETSMANAGER, SSMPARAMETER
+from iamscope.kms import KeyDirectory
 from iamscope.model import Inventory, KmsKey, Parameter, Role, Secret
 from iamscope.policy.analysis import Analysis, analyse
 from iamscope.policy.arn import try_parse_arn
@@ -111,6 +112,7 @@ class Catalogue:
         self.secrets: dict[str, Secret] = {s.arn: s for s in inventory.aws.secrets}
         self.parameters: dict[str, Parameter] = {p.arn: p for p in inventory.aws.parameters}
         self.keys: dict[str, KmsKey] = {k.arn: k for k in inventory.aws.keys}
+        self.key_directory = KeyDirectory(inventory.aws.keys)
         self.index = ArnIndex([*self.secrets, *self.parameters, *declared])
         self.every = frozenset(self.index.arns)
         self.kinds: dict[str, str] = {}
@@ -251,6 +253,7 @@ class AccessCalculator:
         self._cache: dict[tuple[str, tuple[tuple[str, str], ...]], RoleAccess] = {}
         # keyed by id(); the statement is kept alongside so the id cannot be reused
         self._reach_cache: dict[int, tuple[Statement, frozenset[str]]] = {}
+        self._decrypt_cache: dict[tuple[str, ...] | tuple[object, ...], ActionGrant | None] = {}
 
     def documents(self, role: Role) -> tuple[list[PolicyDocument], PolicyDocument | None, list[str]]:
         docs = [p.document for p in role.inline]
@@ -411,39 +414,16 @@ class AccessCalculator:
         return tuple(wildcards)
 
     def _key_of(self, arn: str) -> str | None:
-        from iamscope.resolve import AWS_MANAGED_KEYS
-
         secret = self.catalogue.secrets.get(arn)
-        param = self.catalogue.parameters.get(arn)
         if secret is not None:
-            ref, kind, region, account = secret.kms_key, SECRETSMANAGER, secret.region, secret.account
-        elif param is not None and param.type == "SecureString":
-            ref, kind, region, account = param.kms_key, SSMPARAMETER, param.region, param.account
-        else:
-            return None
-        if ref is None or ref.endswith(AWS_MANAGED_KEYS[kind]):
-            return None
-        key = self._find_key(ref, region, account)
-        if key is not None:
-            return key.arn if key.customer_managed else None
-        if ref.startswith("arn:"):
-            return ref
-        if ref.startswith("alias/aws/"):
-            return None
-        return f"arn:aws:kms:{region}:{account}:{ref if ref.startswith('alias/') else 'key/' + ref}"
-
-    def _find_key(self, ref: str, region: str, account: str) -> KmsKey | None:
-        for key in self.catalogue.keys.values():
-            if ref in (key.arn, key.key_id) or (
-                key.region == region and key.account == account and ref in key.aliases
-            ):
-                return key
-            if (
-                ref.startswith("arn:")
-                and ref.endswith(tuple(f":{a}" for a in key.aliases))
-                and key.region == region
-            ):
-                return key
+            return self.catalogue.key_directory.customer_key(
+                SECRETSMANAGER, secret.kms_key, secret.region, secret.account
+            )
+        param = self.catalogue.parameters.get(arn)
+        if param is not None and param.type == "SecureString":
+            return self.catalogue.key_directory.customer_key(
+                SSMPARAMETER, param.kms_key, param.region, param.account
+            )
         return None
 
     def _decrypt(
@@ -458,6 +438,18 @@ class AccessCalculator:
     ) -> ActionGrant | None:
         parsed = try_parse_arn(arn)
         region = parsed.region if parsed else ""
+        # one answer per key, service and region, unless a policy looks at the encryption context
+        # (which names the secret or parameter)
+        cache_key = (
+            role.arn,
+            key_arn,
+            kind,
+            region,
+            tuple(sorted(session_tags.items())),
+            arn if self._mentions_context(docs, key_arn) else "",
+        )
+        if cache_key in self._decrypt_cache:
+            return self._decrypt_cache[cache_key]
         context = {
             "kms:ViaService": f"{SERVICE_HOST[kind]}.{region}.amazonaws.com",
             "kms:CallerAccount": account_of(role.arn) or "",
@@ -475,7 +467,19 @@ class AccessCalculator:
         identity: Sequence[PolicyDocument] = docs
         if policy is not None and not _key_delegates(policy, key.account if key else ""):
             identity = ()
-        return _decide(identity, DECRYPT, key_arn, context, boundary, policy, role.arn)
+        decision = _decide(identity, DECRYPT, key_arn, context, boundary, policy, role.arn)
+        self._decrypt_cache[cache_key] = decision
+        return decision
+
+    def _mentions_context(self, docs: Sequence[PolicyDocument], key_arn: str) -> bool:
+        key = self.catalogue.keys.get(key_arn)
+        documents = [*docs, *((key.policy,) if key and key.policy else ())]
+        return any(
+            "encryptioncontext" in c.key.lower()
+            for d in documents
+            for st in d.statements
+            for c in st.conditions
+        )
 
 
 def _reaches(pattern: str, action: str) -> bool:

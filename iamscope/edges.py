@@ -104,11 +104,15 @@ def identity_edge(sa: str, check: TrustCheck, *, annotated: bool) -> Edge:
 
 def reads(grant: Grant) -> Edge:
     conditional = grant.readable == "conditional" or any(a.outcome == "conditional" for a in grant.actions)
-    parts = []
+    # actions granted by the same statements under the same condition read as one clause
+    clauses: dict[tuple[str, str], list[str]] = {}
     for a in grant.actions:
         statements = ", ".join(str(s) for s in a.statements) or "no single statement"
-        when = f" only when {a.when}" if a.when else ""
-        parts.append(f"{a.action}{when} ({statements})")
+        clauses.setdefault((a.when or "", statements), []).append(a.action)
+    parts = [
+        f"{', '.join(actions)}{f' only when {when}' if when else ''} ({statements})"
+        for (when, statements), actions in clauses.items()
+    ]
     if grant.decrypt is not None:
         when = f" only when {grant.decrypt.when}" if grant.decrypt.when else ""
         parts.append(f"kms:Decrypt on {grant.needs_key}{when}")

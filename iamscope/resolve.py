@@ -21,11 +21,11 @@ from iamscope.ascp import (
 )
 from iamscope.aws.snapshot import parameter_arn
 from iamscope.config import Config
-from iamscope.model import CSI_DRIVER, Inventory, KmsKey, Parameter, Secret, Workload, lookup
+from iamscope.kms import KeyDirectory
+from iamscope.model import CSI_DRIVER, Inventory, Parameter, Secret, Workload, lookup
 from iamscope.policy.arn import try_parse_arn
 
 REGION_LABELS = ("topology.kubernetes.io/region", "failure-domain.beta.kubernetes.io/region")
-AWS_MANAGED_KEYS = {SECRETSMANAGER: "alias/aws/secretsmanager", SSMPARAMETER: "alias/aws/ssm"}
 SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
 
 
@@ -80,19 +80,13 @@ class _Lookup:
     secrets_by_arn: Mapping[str, Secret]
     secrets_by_name: Mapping[tuple[str, str, str], Secret]
     params_by_arn: Mapping[str, Parameter]
-    keys: Mapping[str, KmsKey]  # by ARN, key id and alias (name and ARN)
+    keys: KeyDirectory
     account: str | None
     partition: str
 
 
 def _lookups(inventory: Inventory) -> _Lookup:
     aws = inventory.aws
-    keys: dict[str, KmsKey] = {}
-    for key in aws.keys:
-        keys[key.arn] = key
-        keys[f"{key.region}:{key.account}:{key.key_id}"] = key
-        for alias in key.aliases:
-            keys[f"{key.region}:{key.account}:{alias}"] = key
     partition = "aws"
     for arn in [c.arn for c in aws.clusters] + [r.arn for r in aws.roles[:1]]:
         parsed = try_parse_arn(arn)
@@ -103,33 +97,14 @@ def _lookups(inventory: Inventory) -> _Lookup:
         secrets_by_arn={s.arn: s for s in aws.secrets},
         secrets_by_name={(s.region, s.account, s.name): s for s in aws.secrets},
         params_by_arn={p.arn: p for p in aws.parameters},
-        keys=keys,
+        keys=KeyDirectory(aws.keys),
         account=aws.account,
         partition=partition,
     )
 
 
 def _customer_key(kind: str, key_ref: str | None, region: str, account: str, lk: _Lookup) -> str | None:
-    """The key ARN a secret/parameter needs kms:Decrypt on, or None for the AWS managed key."""
-    if key_ref is None or key_ref in (
-        AWS_MANAGED_KEYS[kind],
-        f"arn:{lk.partition}:kms:{region}:{account}:{AWS_MANAGED_KEYS[kind]}",
-    ):
-        return None
-    parsed = try_parse_arn(key_ref)
-    if parsed:
-        key = lk.keys.get(key_ref) or lk.keys.get(f"{parsed.region}:{parsed.account}:{parsed.resource}")
-    else:
-        key = lk.keys.get(f"{region}:{account}:{key_ref}")
-    if key is not None:
-        return key.arn if key.customer_managed else None
-    if key_ref.startswith("alias/aws/"):
-        return None
-    if parsed:
-        return key_ref
-    if key_ref.startswith("alias/"):
-        return f"arn:{lk.partition}:kms:{region}:{account}:{key_ref}"
-    return f"arn:{lk.partition}:kms:{region}:{account}:key/{key_ref}"
+    return lk.keys.customer_key(kind, key_ref, region, account, lk.partition)
 
 
 def _secret_target(name: str, region: str, account: str, failover: bool, lk: _Lookup) -> Target:

@@ -34,14 +34,33 @@ def test_version() -> None:
     assert result.stdout.startswith("iamscope, version ")
 
 
-@pytest.mark.parametrize("command", ["scan", "graph", "audit"])
-def test_pending_commands_exit_2_with_one_line(command: str) -> None:
-    result = iamscope(command)
+@pytest.mark.parametrize(
+    ("args", "issue"),
+    [
+        (["audit"], "the driver hardening issue"),
+        (["diff", "fixtures/demo", "fixtures/demo"], "the diff issue"),
+        (["generate", "fixtures/demo", "--out", "out"], "the generate issue"),
+    ],
+)
+def test_pending_commands_exit_2_with_one_line(args: list[str], issue: str) -> None:
+    result = iamscope(*args)
     assert result.returncode == 2
-    assert result.stderr == f"iamscope: error: `iamscope {command}` is not implemented yet " + (
-        "(the driver hardening issue)\n" if command == "audit" else "(the graph and scan issue)\n"
-    )
+    assert result.stderr == f"iamscope: error: `iamscope {args[0]}` is not implemented yet ({issue})\n"
     assert "Traceback" not in result.stderr
+
+
+def test_scan_without_input_is_a_usage_error() -> None:
+    result = iamscope("scan")
+    assert result.returncode == 2
+    assert result.stderr == "iamscope: error: nothing to read: give a STATE directory, or --k8s and/or --aws\n"
+
+
+def test_scan_sarif_waits_for_its_issue() -> None:
+    result = iamscope("scan", "fixtures/demo", "--format", "sarif")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "iamscope: error: `iamscope scan --format sarif` is not implemented yet (the diff and SARIF issue)\n"
+    )
 
 
 def test_unknown_command_is_a_usage_error() -> None:
