@@ -15,14 +15,17 @@ from iamscope.kms import KeyDirectory
 from iamscope.model import Inventory, KmsKey, Parameter, Role, Secret
 from iamscope.policy.analysis import Analysis, analyse
 from iamscope.policy.arn import try_parse_arn
-from iamscope.policy.document import PolicyDocument, Statement
+from iamscope.policy.context import RequestContext
+from iamscope.policy.document import PolicyDocument, Statement, parse_policy
 from iamscope.policy.evaluate import StatementRef, evaluate, evidence, ref
 from iamscope.policy.index import ArnIndex
 from iamscope.policy.matching import account_of, action_applies, is_account_entry
+from iamscope.policy.wildcard import has_wildcard, resource_matches
 
 GET_SECRET = "secretsmanager:GetSecretValue"
 DESCRIBE_SECRET = "secretsmanager:DescribeSecret"
 GET_PARAMETERS = "ssm:GetParameters"
+BY_PATH = "ssm:GetParametersByPath"
 DECRYPT = "kms:Decrypt"
 # The actions that hand out a value: the ones that make a grant a read.
 READ_ACTIONS = {
@@ -41,6 +44,7 @@ class ActionGrant:
     outcome: str  # allowed | conditional
     when: str | None
     statements: tuple[StatementRef, ...]
+    unverified: bool = False  # the deciding policy (another account's resource policy) is not in the snapshot
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,6 +83,7 @@ class WildcardStatement:
     wildcard_actions: tuple[str, ...]
     wildcard_resources: tuple[str, ...]  # "*" for NotResource
     reached: tuple[str, ...]  # known resources it grants reading on
+    future: str | None = None  # allowed | conditional: a secret created later under the pattern is readable
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -123,6 +128,21 @@ class Catalogue:
             if parsed is not None and kind is not None:
                 self.kinds[arn], self.accounts[arn] = kind, parsed.account
         self.with_policies = frozenset(a for a, s in self.secrets.items() if s.resource_policy is not None)
+        # GetParametersByPath is authorized on the path asked for, not on the parameters it returns:
+        # every ancestor path of a parameter, and what a (recursive) request on it returns
+        under: dict[str, set[str]] = {}
+        for arn, param in self.parameters.items():
+            if not param.name.startswith("/"):
+                continue
+            head = arn[: len(arn) - len(param.name.lstrip("/"))]  # "arn:…:parameter/"
+            parts = param.name.strip("/").split("/")[:-1]
+            for depth in range(len(parts) + 1):
+                under.setdefault(head + "/".join(parts[:depth]), set()).add(arn)
+        self.paths = {p: frozenset(v) for p, v in under.items()}
+        self.path_index = ArnIndex(self.paths)
+        self.regions = tuple(
+            sorted({s.region for s in self.secrets.values()} | {p.region for p in self.parameters.values()})
+        )
         self.managed = {p.arn: p.document for p in inventory.aws.managed_policies}
 
 
@@ -137,7 +157,14 @@ def _kind_of(arn: str) -> str | None:
     return None
 
 
-def _context(arn: str, kind: str, catalogue: Catalogue, session_tags: Mapping[str, str]) -> dict[str, str]:
+PRINCIPAL_TAGS = "aws:PrincipalTag/"
+RESOURCE_TAGS = ("aws:ResourceTag/", "secretsmanager:ResourceTag/")
+
+
+def _context(arn: str, kind: str, catalogue: Catalogue, principal_tags: Mapping[str, str]) -> dict[str, str]:
+    """What iamscope knows of the request. The role's tags and its Pod Identity session tags are its
+    principal tags; list-secrets returns every tag of a secret. So those key families are complete:
+    a tag not listed is absent, not unknown (see _known_prefixes)."""
     context = {"aws:SecureTransport": "true"}
     parsed = try_parse_arn(arn)
     if parsed is not None:
@@ -148,9 +175,13 @@ def _context(arn: str, kind: str, catalogue: Catalogue, session_tags: Mapping[st
         for key, value in secret.tags:
             context[f"aws:ResourceTag/{key}"] = value
             context[f"secretsmanager:ResourceTag/{key}"] = value
-    for key, value in session_tags.items():
-        context[f"aws:PrincipalTag/{key}"] = value
+    for key, value in principal_tags.items():
+        context[f"{PRINCIPAL_TAGS}{key}"] = value
     return context
+
+
+def _known_prefixes(arn: str, catalogue: Catalogue) -> tuple[str, ...]:
+    return (PRINCIPAL_TAGS, *RESOURCE_TAGS) if arn in catalogue.secrets else (PRINCIPAL_TAGS,)
 
 
 def _decide(
@@ -161,13 +192,14 @@ def _decide(
     boundary: PolicyDocument | None,
     resource_policy: PolicyDocument | None,
     principal: str,
+    known_prefixes: Sequence[str] = (),
 ) -> ActionGrant | None:
     """analyse() for the outcome; for a definite grant, evaluate() names the statements that make it."""
     result = analyse(
         documents,
         action,
         resource,
-        context,
+        RequestContext(context, complete=False, known_prefixes=known_prefixes),
         boundary=boundary,
         resource_policy=resource_policy,
         principal=principal,
@@ -299,15 +331,16 @@ class AccessCalculator:
         if role is None:
             return RoleAccess(role_arn=role_arn, grants={}, wildcards=(), missing_policies=())
         docs, boundary, missing = self.documents(role)
+        principal_tags = dict(role.tags) | dict(session_tags)  # session tags win, as in STS
         decided: dict[str, list[ActionGrant]] = {}
         for action in ALL_ACTIONS:
-            for arn, grant in self._decide_action(role, docs, boundary, action, session_tags):
+            for arn, grant in self._decide_action(role, docs, boundary, action, principal_tags):
                 decided.setdefault(arn, []).append(grant)
         grants: dict[str, Grant] = {}
         for arn in sorted(decided):
             kind = self.catalogue.kinds[arn]
             key = self._key_of(arn)
-            decrypt = self._decrypt(role, docs, boundary, key, arn, kind, session_tags) if key else None
+            decrypt = self._decrypt(role, docs, boundary, key, arn, kind, principal_tags) if key else None
             grants[arn] = Grant(
                 resource=arn,
                 kind=kind,
@@ -319,7 +352,7 @@ class AccessCalculator:
         return RoleAccess(
             role_arn=role_arn,
             grants=grants,
-            wildcards=self._wildcards(docs, grants),
+            wildcards=self._wildcards(role, docs, boundary, grants, principal_tags),
             missing_policies=tuple(missing),
         )
 
@@ -329,7 +362,7 @@ class AccessCalculator:
         docs: Sequence[PolicyDocument],
         boundary: PolicyDocument | None,
         action: str,
-        session_tags: Mapping[str, str],
+        principal_tags: Mapping[str, str],
     ) -> Iterator[tuple[str, ActionGrant]]:
         """Every resource `action` is allowed on. Resources whose covering statements carry no condition
         are decided with set operations on what each statement reaches (explicit Deny, then Allow
@@ -337,6 +370,9 @@ class AccessCalculator:
         variables) go through the engine one by one."""
         kind = SECRETSMANAGER if action.startswith("secretsmanager:") else SSMPARAMETER
         rel = _relevant(docs, boundary, action)
+        if action == BY_PATH:
+            yield from self._by_path(role, docs, boundary, rel, principal_tags)
+            return
         reach = self._reach
         candidates: set[str] = set()
         for _, st in rel.allows:
@@ -361,11 +397,29 @@ class AccessCalculator:
         for arn in sorted(candidates):
             if kinds.get(arn) != kind:
                 continue
+            if (
+                accounts.get(arn) != account
+                and arn not in self.catalogue.secrets
+                and arn not in self.catalogue.parameters
+            ):
+                g = self._other_account(role, docs, boundary, action, arn, principal_tags)
+                if g is not None:
+                    yield arn, g
+                continue
             if not rel.simple or arn in slow or accounts.get(arn) != account:
                 secret = self.catalogue.secrets.get(arn)
-                context = _context(arn, kind, self.catalogue, session_tags)
+                context = _context(arn, kind, self.catalogue, principal_tags)
                 policy = secret.resource_policy if secret else None
-                g = _decide(docs, action, arn, context, boundary, policy, role.arn)
+                g = _decide(
+                    docs,
+                    action,
+                    arn,
+                    context,
+                    boundary,
+                    policy,
+                    role.arn,
+                    _known_prefixes(arn, self.catalogue),
+                )
                 if g is not None:
                     yield arn, g
                 continue
@@ -377,14 +431,110 @@ class AccessCalculator:
             refs += [ref(d, st, "boundary") for d, st in rel.boundary_allows if arn in reach(st)]
             yield arn, ActionGrant(action=action, outcome="allowed", when=None, statements=evidence(refs))
 
+    def _other_account(
+        self,
+        role: Role,
+        docs: Sequence[PolicyDocument],
+        boundary: PolicyDocument | None,
+        action: str,
+        arn: str,
+        principal_tags: Mapping[str, str],
+    ) -> ActionGrant | None:
+        """A resource in another account the snapshot does not list: its resource policy is unknown, so
+        the identity side is decided (as if that policy allowed the role) and the grant is unverified."""
+        assumed = parse_policy(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"AWS": role.arn}, "Action": action, "Resource": arn}
+                ],
+            },
+            name=f"{arn}#resource-policy (not in the snapshot)",
+            kind="resource",
+        )
+        context = _context(arn, SECRETSMANAGER, self.catalogue, principal_tags)
+        g = _decide(docs, action, arn, context, boundary, assumed, role.arn, (PRINCIPAL_TAGS,))
+        if g is None:
+            return None
+        owner = account_of_resource(arn)
+        when = f"the resource policy in account {owner} allows it (outside the snapshot)"
+        if g.when:
+            when = f"{g.when} and {when}"
+        identity = tuple(s for s in g.statements if s.origin != "resource")
+        return ActionGrant(
+            action=action, outcome="conditional", when=when, statements=identity, unverified=True
+        )
+
+    def _by_path(
+        self,
+        role: Role,
+        docs: Sequence[PolicyDocument],
+        boundary: PolicyDocument | None,
+        rel: _Relevant,
+        principal_tags: Mapping[str, str],
+    ) -> Iterator[tuple[str, ActionGrant]]:
+        """ssm:GetParametersByPath is authorized against the path in the request (Parameter Store,
+        "Restricting access to parameters"): a grant on a path reads every parameter beneath it."""
+        paths: set[str] = set()
+        for _, st in rel.allows:
+            if st.resources is None or (st.resource_set is not None and st.resource_set.with_variables):
+                paths |= set(self.catalogue.paths)
+            else:
+                paths |= set(self.catalogue.path_index.match_any(st.resources))
+        best: dict[str, ActionGrant] = {}
+        for path in sorted(paths):
+            context = _context(path, SSMPARAMETER, self.catalogue, principal_tags)
+            g = _decide(docs, BY_PATH, path, context, boundary, None, role.arn, (PRINCIPAL_TAGS,))
+            if g is None:
+                continue
+            via = f"on the path {path}"
+            g = ActionGrant(
+                action=BY_PATH,
+                outcome=g.outcome,
+                when=f"{g.when} ({via})" if g.when else None,
+                statements=g.statements,
+            )
+            for arn in self.catalogue.paths[path]:
+                if arn not in best or (best[arn].outcome != "allowed" and g.outcome == "allowed"):
+                    best[arn] = g
+        yield from sorted(best.items())
+
+    def _future(
+        self,
+        role: Role,
+        docs: Sequence[PolicyDocument],
+        boundary: PolicyDocument | None,
+        pattern: str,
+        principal_tags: Mapping[str, str],
+    ) -> str | None:
+        """Would a secret (or parameter) created later under `pattern` be readable? Decided on a
+        made-up ARN the pattern matches, in the role's account and the snapshot's regions."""
+        best: str | None = None
+        for probe in _probes(pattern, account_of(role.arn) or "", self.catalogue.regions or ("us-east-1",)):
+            kind = _kind_of(probe)
+            if kind is None:
+                continue
+            for action in READ_ACTIONS[kind][:2]:
+                context = _context(probe, kind, self.catalogue, principal_tags)
+                g = _decide(docs, action, probe, context, boundary, None, role.arn, (PRINCIPAL_TAGS,))
+                if g is not None and (best is None or g.outcome == "allowed"):
+                    best = g.outcome
+        return best
+
     def _wildcards(
-        self, docs: Sequence[PolicyDocument], grants: Mapping[str, Grant]
+        self,
+        role: Role,
+        docs: Sequence[PolicyDocument],
+        boundary: PolicyDocument | None,
+        grants: Mapping[str, Grant],
+        principal_tags: Mapping[str, str],
     ) -> tuple[WildcardStatement, ...]:
+        value_reads = (*READ_ACTIONS[SECRETSMANAGER], *READ_ACTIONS[SSMPARAMETER])
         reading = [
             (d, s)
             for d in docs
             for s in d.statements
-            if s.effect == "Allow" and any(action_applies(s, a) for a in ALL_ACTIONS)
+            if s.effect == "Allow" and any(action_applies(s, a) for a in value_reads)
         ]
         wildcards = []
         for d, s in reading:
@@ -402,6 +552,11 @@ class AccessCalculator:
             if not wild_res and not wild_act:
                 continue
             reached = tuple(sorted(a for a in self._reach(s) if a in grants and grants[a].readable))
+            future = None
+            for pattern in wild_res:
+                outcome = self._future(role, docs, boundary, pattern, principal_tags)
+                if outcome == "allowed" or (outcome and future is None):
+                    future = outcome
             wildcards.append(
                 WildcardStatement(
                     statement=ref(d, s, "identity"),
@@ -409,6 +564,7 @@ class AccessCalculator:
                     wildcard_actions=wild_act,
                     wildcard_resources=wild_res,
                     reached=reached,
+                    future=future,
                 )
             )
         return tuple(wildcards)
@@ -434,7 +590,7 @@ class AccessCalculator:
         key_arn: str,
         arn: str,
         kind: str,
-        session_tags: Mapping[str, str],
+        principal_tags: Mapping[str, str],
     ) -> ActionGrant | None:
         parsed = try_parse_arn(arn)
         region = parsed.region if parsed else ""
@@ -445,7 +601,7 @@ class AccessCalculator:
             key_arn,
             kind,
             region,
-            tuple(sorted(session_tags.items())),
+            tuple(sorted(principal_tags.items())),
             arn if self._mentions_context(docs, key_arn) else "",
         )
         if cache_key in self._decrypt_cache:
@@ -460,14 +616,14 @@ class AccessCalculator:
             context["kms:EncryptionContext:SecretARN"] = arn
         else:
             context["kms:EncryptionContext:PARAMETER_ARN"] = arn
-        for k, v in session_tags.items():
-            context[f"aws:PrincipalTag/{k}"] = v
+        for k, v in principal_tags.items():
+            context[f"{PRINCIPAL_TAGS}{k}"] = v
         key = self.catalogue.keys.get(key_arn)
         policy = key.policy if key else None
         identity: Sequence[PolicyDocument] = docs
         if policy is not None and not _key_delegates(policy, key.account if key else ""):
             identity = ()
-        decision = _decide(identity, DECRYPT, key_arn, context, boundary, policy, role.arn)
+        decision = _decide(identity, DECRYPT, key_arn, context, boundary, policy, role.arn, (PRINCIPAL_TAGS,))
         self._decrypt_cache[cache_key] = decision
         return decision
 
@@ -480,6 +636,26 @@ class AccessCalculator:
             for st in d.statements
             for c in st.conditions
         )
+
+
+def _probes(pattern: str, account: str, regions: Sequence[str]) -> list[str]:
+    """Made-up ARNs that `pattern` matches, standing for what may be created later: wildcards in the
+    region and account are the snapshot's regions and the role's account, elsewhere a made-up name."""
+    name = "iamscope-probe"
+    if pattern == "*" or pattern.count(":") < 5:
+        return [f"arn:aws:secretsmanager:{r}:{account}:secret:{name}-AbCdEf" for r in regions] + [
+            f"arn:aws:ssm:{r}:{account}:parameter/{name}" for r in regions
+        ]
+    _, partition, service, region, acct, resource = pattern.split(":", 5)
+    found = []
+    for service_name in ("secretsmanager", "ssm") if has_wildcard(service) else (service,):
+        for r in regions if has_wildcard(region) else (region,):
+            fill = resource.replace("*", name).replace("?", "x")
+            part = "aws" if has_wildcard(partition) else partition
+            probe = f"arn:{part}:{service_name}:{r}:{account if has_wildcard(acct) else acct}:{fill}"
+            if resource_matches(pattern, probe):
+                found.append(probe)
+    return found
 
 
 def _reaches(pattern: str, action: str) -> bool:

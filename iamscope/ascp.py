@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from iamscope.errors import InputError
@@ -26,14 +26,16 @@ ASCP_PARAMETERS = (
     "usePodIdentity",
     "preferredAddressType",
 )
-PLACEHOLDER = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$\([A-Za-z_][A-Za-z0-9_]*\)|\$[A-Z_][A-Z0-9_]*")
+PLACEHOLDER = re.compile(
+    r"\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$\([A-Za-z_][A-Za-z0-9_]*\)|\$[A-Za-z_][A-Za-z0-9_]*"
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AscpObject:
     index: int
     name: str
-    type: str | None  # None: omitted (allowed only for an ARN)
+    type: str | None  # None: omitted (allowed only for an ARN), or not one ASCP accepts
     alias: str | None = None
     version: str | None = None
     version_label: str | None = None
@@ -42,14 +44,22 @@ class AscpObject:
     failover_name: str | None = None
     failover_version: str | None = None
     failover_version_label: str | None = None
+    problems: tuple[str, ...] = ()  # why ASCP rejects the entry (and with it the whole mount)
 
     @property
     def label(self) -> str:
         return f"objects[{self.index}] {self.name!r}"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParsedObjects:
+    objects: tuple[AscpObject, ...]
+    problems: tuple[str, ...]  # the string as a whole cannot be read: ASCP fails the mount
+
+
 def placeholders(*values: str | None) -> tuple[str, ...]:
-    """Unsubstituted template placeholders (`${REGION}`) an upstream test would envsubst first."""
+    """Unsubstituted template placeholders (`${REGION}`, `$REGION`) that an upstream test would
+    envsubst first. No secret or parameter name may hold a `$`, so any is a placeholder."""
     return tuple(sorted({m for v in values if v for m in PLACEHOLDER.findall(v)}))
 
 
@@ -65,64 +75,97 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def parse_objects(text: str, *, source: str, where: str) -> tuple[AscpObject, ...]:
-    """The entries of an `objects` parameter. Malformed input is an InputError naming the SPC."""
-    documents = load_documents(text, source=f"{source} {where} parameters.objects")
+def _entry(i: int, raw: Any) -> AscpObject:
+    """One entry, with every reason ASCP's validateSecretDescriptor would reject it."""
+    if not isinstance(raw, dict):
+        return AscpObject(index=i, name="", type=None, problems=(f"objects[{i}] is not a mapping",))
+    e = _folded(raw)
+    problems: list[str] = []
+    name = (_text(e.get("objectname")) or "").strip()
+    if not name:
+        problems.append("objectName is missing")
+    object_type = _text(e.get("objecttype"))
+    if object_type is not None and object_type not in OBJECT_TYPES:
+        # ASCP's check is case-sensitive, and `ssm` is accepted only as an ARN's service
+        problems.append(f"Invalid objectType {object_type!r} (ASCP accepts secretsmanager or ssmparameter)")
+    jmes: list[tuple[str, str]] = []
+    raw_jmes = e.get("jmespath")
+    if raw_jmes is not None and not isinstance(raw_jmes, list):
+        problems.append("jmesPath is not a list")
+    for item in raw_jmes if isinstance(raw_jmes, list) else ():
+        f = _folded(item) if isinstance(item, dict) else {}
+        path, alias = _text(f.get("path")) or "", _text(f.get("objectalias")) or ""
+        if not path or not alias:
+            problems.append("every jmesPath entry needs a path and an objectAlias")
+        jmes.append((path, alias))
+    failover = e.get("failoverobject")
+    if failover is not None and not isinstance(failover, dict):
+        problems.append("failoverObject is not a mapping")
+    fo = _folded(failover) if isinstance(failover, dict) else {}
+    version, failover_name = _text(e.get("objectversion")), _text(fo.get("objectname"))
+    if failover_name:
+        if not _text(e.get("objectalias")):
+            problems.append("an object with a failoverObject needs an objectAlias")
+        if (_text(fo.get("objectversion")) or "") != (version or ""):
+            problems.append("objectVersion must match between the object and its failoverObject")
+    ssm = object_type == SSMPARAMETER or (name.startswith("arn:") and name.split(":")[2:3] == ["ssm"])
+    if ssm and version and _text(e.get("objectversionlabel")):
+        problems.append("an SSM parameter cannot give both objectVersion and objectVersionLabel")
+    return AscpObject(
+        index=i,
+        name=name,
+        type=object_type if object_type in OBJECT_TYPES else None,
+        alias=_text(e.get("objectalias")),
+        version=version,
+        version_label=_text(e.get("objectversionlabel")),
+        file_permission=_text(e.get("filepermission")),
+        jmes_paths=tuple(jmes),
+        failover_name=failover_name,
+        failover_version=_text(fo.get("objectversion")),
+        failover_version_label=_text(fo.get("objectversionlabel")),
+        problems=tuple(problems),
+    )
+
+
+def _duplicates(objects: list[AscpObject]) -> list[AscpObject]:
+    """ASCP rejects an objectName given twice unless aliases or version labels tell the two apart,
+    and an objectAlias (or jmesPath alias) used twice."""
+    seen: dict[str, AscpObject] = {}
+    aliases: set[str] = set()
+    out = []
+    for obj in objects:
+        extra: list[str] = []
+        first = seen.get(obj.name)
+        if first is not None and obj.name:
+            same_alias = (obj.alias or "") == (first.alias or "")
+            same_label = (obj.version_label or "") == (first.version_label or "")
+            if same_alias and same_label:
+                extra.append(f"objectName {obj.name!r} is given twice with the same alias and version label")
+        seen.setdefault(obj.name, obj)
+        for alias in [obj.alias] + [a for _, a in obj.jmes_paths]:
+            if alias and alias in aliases:
+                extra.append(f"objectAlias {alias!r} is used twice")
+            if alias:
+                aliases.add(alias)
+        out.append(replace(obj, problems=obj.problems + tuple(extra)) if extra else obj)
+    return out
+
+
+def parse_objects(text: str, *, source: str, where: str) -> ParsedObjects:
+    """The entries of an `objects` parameter as ASCP reads them. What ASCP would reject is returned
+    as problems (the mount fails; the rest of the cluster is still analysed), never raised."""
+    try:
+        documents = load_documents(text, source=f"{source} {where} parameters.objects")
+    except InputError as error:
+        return ParsedObjects(objects=(), problems=(f"parameters.objects is not YAML ({error})",))
     if not documents:
-        return ()
+        return ParsedObjects(objects=(), problems=())
     if len(documents) > 1:
-        raise InputError("parameters.objects must be one YAML list", source=source, where=where)
+        return ParsedObjects(objects=(), problems=("parameters.objects holds several YAML documents",))
     raw = documents[0][1]
     if not isinstance(raw, list):
-        raise InputError("parameters.objects must be a YAML list of objects", source=source, where=where)
-    objects = []
-    for i, entry in enumerate(raw):
-        if not isinstance(entry, dict):
-            raise InputError(f"parameters.objects[{i}] must be a mapping", source=source, where=where)
-        e = _folded(entry)
-        name = _text(e.get("objectname"))
-        if not name:
-            raise InputError(f"parameters.objects[{i}] has no objectName", source=source, where=where)
-        object_type = _text(e.get("objecttype"))
-        if object_type is not None and object_type.lower() not in OBJECT_TYPES:
-            raise InputError(
-                f"parameters.objects[{i}] objectType {object_type!r} is not secretsmanager or ssmparameter",
-                source=source,
-                where=where,
-            )
-        jmes: list[tuple[str, str]] = []
-        raw_jmes = e.get("jmespath")
-        if raw_jmes is not None and not isinstance(raw_jmes, list):
-            raise InputError(f"parameters.objects[{i}].jmesPath must be a list", source=source, where=where)
-        for j, item in enumerate(raw_jmes or ()):
-            if not isinstance(item, dict):
-                raise InputError(
-                    f"parameters.objects[{i}].jmesPath[{j}] must be a mapping", source=source, where=where
-                )
-            f = _folded(item)
-            jmes.append((_text(f.get("path")) or "", _text(f.get("objectalias")) or ""))
-        failover = e.get("failoverobject")
-        if failover is not None and not isinstance(failover, dict):
-            raise InputError(
-                f"parameters.objects[{i}].failoverObject must be a mapping", source=source, where=where
-            )
-        fo = _folded(failover or {})
-        objects.append(
-            AscpObject(
-                index=i,
-                name=name.strip(),
-                type=object_type.lower() if object_type else None,
-                alias=_text(e.get("objectalias")),
-                version=_text(e.get("objectversion")),
-                version_label=_text(e.get("objectversionlabel")),
-                file_permission=_text(e.get("filepermission")),
-                jmes_paths=tuple(jmes),
-                failover_name=_text(fo.get("objectname")),
-                failover_version=_text(fo.get("objectversion")),
-                failover_version_label=_text(fo.get("objectversionlabel")),
-            )
-        )
-    return tuple(objects)
+        return ParsedObjects(objects=(), problems=("parameters.objects is not a YAML list of objects",))
+    return ParsedObjects(objects=tuple(_duplicates([_entry(i, e) for i, e in enumerate(raw)])), problems=())
 
 
 def effective_parameters(spc_parameters: Pairs, volume_attributes: Pairs) -> tuple[Pairs, tuple[str, ...]]:
@@ -136,6 +179,27 @@ def effective_parameters(spc_parameters: Pairs, volume_attributes: Pairs) -> tup
             overridden.append(key)
         merged[key] = value
     return tuple(sorted(merged.items())), tuple(sorted(overridden))
+
+
+BOOLS = {
+    "1": True,
+    "t": True,
+    "T": True,
+    "TRUE": True,
+    "true": True,
+    "True": True,
+    "0": False,
+    "f": False,
+    "F": False,
+    "FALSE": False,
+    "false": False,
+    "False": False,
+}
+
+
+def parse_bool(value: str | None) -> bool | None:
+    """Go's strconv.ParseBool, which ASCP uses: None when it would fail (and fail the mount)."""
+    return BOOLS.get(value) if value is not None else False
 
 
 def is_true(value: str | None) -> bool:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from iamscope.access import AccessCalculator, Catalogue, Grant, RoleAccess
+from iamscope.chain import RoleChains
 from iamscope.config import Config
 from iamscope.identity import Identity, TrustCheck, resolve_identities, role_accounts, select_cluster
 from iamscope.model import Cluster, Inventory, Role, Workload
@@ -78,6 +79,52 @@ def _session_tags(identity: Identity, cluster: Cluster | None) -> dict[str, str]
     return tags
 
 
+def _snapshot_gaps(
+    inventory: Inventory,
+    config: Config,
+    cluster: Cluster | None,
+    mounts: tuple[Mount, ...],
+    views: Mapping[str, ServiceAccountView],
+) -> list[str]:
+    """What the AWS snapshot lacks for the mounts the cluster declares: without it, no finding can be
+    trusted to be complete (DESIGN.md §5, fail closed)."""
+    aws_mounts = [m for m in mounts if m.aws]
+    if not aws_mounts:
+        return []
+    present = inventory.aws.present
+    gaps = [
+        f"ServiceAccount {v.id} (used by {', '.join(sorted({m.workload for m in v.mounts}))}) is not in the "
+        "input: its role annotation is unknown"
+        for v in views.values()
+        if v.mounts and not v.declared and v.name != "default"
+    ]
+    if "authorization" not in present:
+        gaps.append("no iam-authorization-details.json: which roles exist and what they grant is unknown")
+    if any(v.identity.annotation for v in views.values() if v.mounts) and cluster is None:
+        names = sorted(c.name for c in inventory.aws.clusters)
+        if config.cluster_name:
+            held = ", ".join(names) or "none"
+            gaps.append(f"cluster.name {config.cluster_name!r} is not in the snapshot (it holds {held})")
+        elif names:
+            gaps.append(
+                f"the snapshot holds clusters {', '.join(names)}: set cluster.name to say which one to scan"
+            )
+        else:
+            gaps.append("no eks-describe-cluster*.json: IRSA trust policies cannot be verified")
+    elif cluster is not None and cluster.oidc_issuer is None:
+        gaps.append(
+            f"cluster {cluster.name} has no OIDC issuer in the snapshot: IRSA trust cannot be verified"
+        )
+    if any(m.use_pod_identity for m in aws_mounts) and "associations" not in present:
+        gaps.append("no eks-pod-identity-associations*.json: Pod Identity roles are unknown")
+    kinds = {r.kind for m in aws_mounts for r in m.objects}
+    if "secretsmanager" in kinds and "secrets" not in present:
+        gaps.append("no secretsmanager-list-secrets*.json: declared secrets cannot be confirmed")
+    if "ssmparameter" in kinds and "parameters" not in present:
+        gaps.append("no ssm-describe-parameters*.json: declared parameters cannot be confirmed")
+    return gaps
+
+
 def assess(inventory: Inventory, config: Config) -> Assessment:
     cluster = select_cluster(inventory, config)
     workloads = {w.id: w for w in inventory.kube.workloads}
@@ -101,6 +148,7 @@ def assess(inventory: Inventory, config: Config) -> Assessment:
                 needs_by_sa.setdefault(mount.service_account, []).append(need)
     catalogue = Catalogue(inventory, declared_by)
     calculator = AccessCalculator(inventory, catalogue)
+    chains = RoleChains(inventory.aws.roles, calculator)
 
     workloads_by_sa: dict[str, list[str]] = {}
     for w in workloads.values():
@@ -118,12 +166,13 @@ def assess(inventory: Inventory, config: Config) -> Assessment:
         else:
             ascp_role, ascp_trust = identity.annotation, identity.annotation_trust
         tags = _session_tags(identity, cluster)
+        reached = identity.assumable + chains.reachable(identity.assumable)
         access = tuple(
             (
                 check,
                 calculator.access(check.role_arn, tags if check.via == "pod-identity" else None),
             )
-            for check in identity.assumable
+            for check in reached
         )
         views[sa_id] = ServiceAccountView(
             id=sa_id,
@@ -155,6 +204,7 @@ def assess(inventory: Inventory, config: Config) -> Assessment:
         }
     )
     del used_roles
+    gaps += _snapshot_gaps(inventory, config, cluster, mounts, views)
     others = sorted({m.provider for m in mounts if m.provider and not m.aws})
     notes = tuple(
         f"{sum(1 for m in mounts if m.provider == p)} mount(s) use provider {p!r}: "

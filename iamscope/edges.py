@@ -99,7 +99,7 @@ def identity_edge(sa: str, check: TrustCheck, *, annotated: bool) -> Edge:
     else:
         kind = CAN_ASSUME
     prefix = "annotation eks.amazonaws.com/role-arn; " if annotated and check.via == "irsa" else ""
-    return Edge(source=sa, target=check.role_arn, kind=kind, reason=prefix + check.reason)
+    return Edge(source=check.source or sa, target=check.role_arn, kind=kind, reason=prefix + check.reason)
 
 
 def reads(grant: Grant) -> Edge:

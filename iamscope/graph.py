@@ -103,7 +103,7 @@ def assessment_edges(a: Assessment) -> Iterator[Edge]:
     for view in a.service_accounts.values():
         ident = view.identity
         annotated = {ident.annotation} if ident.annotation else set()
-        for check in ident.assumable:
+        for check, _ in view.access:  # the roles it can act as, chains included
             yield identity_edge(view.id, check, annotated=check.role_arn in annotated and check.via == "irsa")
         if ident.annotation_trust is not None and not ident.annotation_trust.admits:
             yield identity_edge(view.id, ident.annotation_trust, annotated=True)

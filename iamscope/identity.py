@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from iamscope.config import Config
 from iamscope.model import Cluster, Inventory, PodIdentityAssociation, Role
-from iamscope.policy.analysis import analyse
+from iamscope.policy.analysis import Analysis, analyse
+from iamscope.policy.context import RequestContext
 from iamscope.policy.document import PolicyDocument
 from iamscope.policy.evaluate import StatementRef, evaluate
 
@@ -25,13 +26,15 @@ AUDIENCE = "sts.amazonaws.com"
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TrustCheck:
-    """Whether `role_arn` admits the SA through `via` ("irsa" or "pod-identity"), and why."""
+    """Whether `role_arn` admits the SA through `via` ("irsa", "pod-identity", or "role-chain": the
+    credentials of role `source` may call sts:AssumeRole on it), and why."""
 
     role_arn: str
     via: str
     outcome: str  # allowed | denied | conditional | missing (role not in the snapshot) | unverified
     reason: str
     statements: tuple[StatementRef, ...] = ()
+    source: str | None = None  # for a role chain: the role whose credentials assume this one
 
     @property
     def admits(self) -> bool:
@@ -95,8 +98,21 @@ def _sub_values(document: PolicyDocument, issuer: str, provider_arn: str) -> set
 
 
 def check_irsa(
-    role: Role | None, role_arn: str, cluster: Cluster | None, namespace: str, name: str
+    role: Role | None,
+    role_arn: str,
+    cluster: Cluster | None,
+    namespace: str,
+    name: str,
+    *,
+    iam_read: bool = True,
 ) -> TrustCheck:
+    if role is None and not iam_read:
+        return TrustCheck(
+            role_arn=role_arn,
+            via="irsa",
+            outcome="unverified",
+            reason="no IAM data in the snapshot: trust not verified",
+        )
     if role is None:
         return TrustCheck(
             role_arn=role_arn, via="irsa", outcome="missing", reason="the role is not in the snapshot"
@@ -112,21 +128,15 @@ def check_irsa(
         return TrustCheck(
             role_arn=role_arn, via="irsa", outcome="denied", reason="the role has no trust policy"
         )
-    issuer = cluster.oidc_issuer
-    context = {f"{issuer}:sub": subject(namespace, name), f"{issuer}:aud": AUDIENCE}
     provider = cluster.oidc_provider_arn
-    result = analyse([], WEB_IDENTITY, role.arn, context, resource_policy=role.trust, principal=provider)
-    statements = result.statements
+    result, statements = web_identity(role.trust, role.arn, cluster, subject(namespace, name), AUDIENCE)
     if result.outcome == "allowed":
-        statements = evaluate(
-            [], WEB_IDENTITY, role.arn, context, resource_policy=role.trust, principal=provider
-        ).statements
         where = ", ".join(f"statement {r.index}" + (f" (Sid {r.sid!r})" if r.sid else "") for r in statements)
         reason = f"trust policy admits {subject(namespace, name)}" + (f" ({where})" if where else "")
     elif result.outcome == "conditional":
         reason = f"trust policy admits {subject(namespace, name)} only when {result.when}"
-    elif not trusts_provider(role.trust, cluster.oidc_provider_arn):
-        reason = f"trust policy does not name the cluster's OIDC provider {cluster.oidc_provider_arn}"
+    elif not trusts_provider(role.trust, provider):
+        reason = f"trust policy does not name the cluster's OIDC provider {provider}"
     else:
         reason = f"trust policy does not admit sub {subject(namespace, name)} with aud {AUDIENCE}"
     return TrustCheck(
@@ -134,10 +144,45 @@ def check_irsa(
     )
 
 
+def _other_issuers(trust: PolicyDocument, issuer: str) -> tuple[str, ...]:
+    """Key prefixes of other OIDC providers a trust's conditions name (`<host>/id/<X>:sub`). A
+    web-identity request carries only its own provider's keys, so those are absent, not unknown."""
+    prefixes = set()
+    for statement in trust.statements:
+        for condition in statement.conditions:
+            head, _, _ = condition.key.rpartition(":")
+            if "/" in head and head.lower() != issuer.lower():
+                prefixes.add(head + ":")
+    return tuple(sorted(prefixes))
+
+
+def web_identity(
+    trust: PolicyDocument, role_arn: str, cluster: Cluster, sub: str, aud: str
+) -> tuple[Analysis, tuple[StatementRef, ...]]:
+    """Whether the trust admits a token of the cluster's issuer with this `sub` and `aud`, and the
+    statements that decide it. Keys iamscope cannot know (a source IP) stay unknown."""
+    issuer, provider = cluster.oidc_issuer or "", cluster.oidc_provider_arn or ""
+    values = {f"{issuer}:sub": sub, f"{issuer}:aud": aud}
+    context = RequestContext(values, complete=False, known_prefixes=_other_issuers(trust, issuer))
+    result = analyse([], WEB_IDENTITY, role_arn, context, resource_policy=trust, principal=provider)
+    statements = result.statements
+    if result.outcome == "allowed":
+        decided = evaluate([], WEB_IDENTITY, role_arn, values, resource_policy=trust, principal=provider)
+        statements = decided.statements
+    return result, statements
+
+
 def check_pod_identity(
-    role: Role | None, association: PodIdentityAssociation, cluster: Cluster | None
+    role: Role | None, association: PodIdentityAssociation, cluster: Cluster | None, *, iam_read: bool = True
 ) -> TrustCheck:
     arn = association.role_arn
+    if role is None and not iam_read:
+        return TrustCheck(
+            role_arn=arn,
+            via="pod-identity",
+            outcome="unverified",
+            reason="no IAM data in the snapshot: trust not verified",
+        )
     if role is None:
         return TrustCheck(
             role_arn=arn, via="pod-identity", outcome="missing", reason="the role is not in the snapshot"
@@ -196,11 +241,13 @@ def resolve_identities(
     """`service_accounts` are (namespace, name) pairs: every SA declared or used by a workload."""
     cluster = select_cluster(inventory, config)
     roles = {r.arn: r for r in inventory.aws.roles}
+    iam_read = "authorization" in inventory.aws.present
     declared = {s.id: s for s in inventory.kube.service_accounts}
     cluster_name = cluster.name if cluster else config.cluster_name
     associations: dict[tuple[str, str], PodIdentityAssociation] = {}
     for a in inventory.aws.associations:
-        if cluster_name is None or a.cluster == cluster_name:
+        # with several clusters and none chosen, an association cannot be placed (a gap, in assess)
+        if a.cluster == cluster_name or (cluster_name is None and len(inventory.aws.clusters) <= 1):
             associations.setdefault((a.namespace, a.service_account), a)
 
     # Roles whose trust names this cluster's provider, and the SAs each can admit at most: the SAs its
@@ -226,18 +273,20 @@ def resolve_identities(
         annotation = sa.role_annotation if sa else None
         checks: dict[tuple[str, str], TrustCheck] = {}
         for role_arn in candidates.get(sa_id, ()):
-            check = check_irsa(roles.get(role_arn), role_arn, cluster, ns, name)
+            check = check_irsa(roles.get(role_arn), role_arn, cluster, ns, name, iam_read=iam_read)
             checks[(role_arn, "irsa")] = check
         annotation_trust = None
         if annotation:
             annotation_trust = checks.get((annotation, "irsa")) or check_irsa(
-                roles.get(annotation), annotation, cluster, ns, name
+                roles.get(annotation), annotation, cluster, ns, name, iam_read=iam_read
             )
             checks[(annotation, "irsa")] = annotation_trust
         association = associations.get((ns, name))
         association_trust = None
         if association is not None:
-            association_trust = check_pod_identity(roles.get(association.role_arn), association, cluster)
+            association_trust = check_pod_identity(
+                roles.get(association.role_arn), association, cluster, iam_read=iam_read
+            )
             checks[(association.role_arn, "pod-identity")] = association_trust
         identities[sa_id] = Identity(
             service_account=sa_id,

@@ -348,6 +348,9 @@ class AwsInventory:
     associations: tuple[PodIdentityAssociation, ...] = ()
     warnings: tuple[Warning, ...] = ()
     gaps: tuple[str, ...] = ()  # data the snapshot lacks: a result built without it is incomplete
+    # which kinds of snapshot file were present (aws/snapshot.py PATTERNS keys): what is absent from
+    # a listing that was read does not exist; what is absent because nothing was read is unknown
+    present: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,14 +15,24 @@ from iamscope.ascp import (
     SSMPARAMETER,
     AscpObject,
     effective_parameters,
-    is_true,
+    parse_bool,
     parse_objects,
     placeholders,
 )
 from iamscope.aws.snapshot import parameter_arn
 from iamscope.config import Config
 from iamscope.kms import KeyDirectory
-from iamscope.model import CSI_DRIVER, Inventory, Parameter, Secret, Workload, lookup
+from iamscope.model import (
+    CSI_DRIVER,
+    CsiVolume,
+    Inventory,
+    Pairs,
+    Parameter,
+    Secret,
+    SecretProviderClass,
+    Workload,
+    lookup,
+)
 from iamscope.policy.arn import try_parse_arn
 
 REGION_LABELS = ("topology.kubernetes.io/region", "failure-domain.beta.kubernetes.io/region")
@@ -83,6 +93,8 @@ class _Lookup:
     keys: KeyDirectory
     account: str | None
     partition: str
+    secrets_listed: bool  # a list-secrets file was read: a name it lacks does not exist
+    parameters_listed: bool
 
 
 def _lookups(inventory: Inventory) -> _Lookup:
@@ -99,6 +111,8 @@ def _lookups(inventory: Inventory) -> _Lookup:
         params_by_arn={p.arn: p for p in aws.parameters},
         keys=KeyDirectory(aws.keys),
         account=aws.account,
+        secrets_listed="secrets" in aws.present,
+        parameters_listed="parameters" in aws.present,
         partition=partition,
     )
 
@@ -194,6 +208,26 @@ def _object_kind(obj: AscpObject) -> str | None:
     return {"secretsmanager": SECRETSMANAGER, "ssm": SSMPARAMETER}.get(parsed.service)
 
 
+def _arn_problems(
+    obj: AscpObject, kind: str | None, region: str | None, failover_region: str | None
+) -> list[str]:
+    """ASCP's validateObjectName: an ARN must be in the region it is read from, and agree with objectType."""
+    problems = []
+    for name, where, failover in ((obj.name, region, False), (obj.failover_name, failover_region, True)):
+        parsed = try_parse_arn(name) if name else None
+        if parsed is None:
+            continue
+        if where and parsed.region != where:
+            which = "failover region" if failover else "region"
+            problems.append(f"ARN region must match the {which} {where}: {name}")
+        service = {"secretsmanager": SECRETSMANAGER, "ssm": SSMPARAMETER}.get(parsed.service)
+        if obj.type and service and obj.type != service:
+            problems.append(f"objectType {obj.type} does not match the ARN's service ({parsed.service})")
+    if obj.failover_name and not failover_region:
+        problems.append("a failoverObject needs the SPC's failoverRegion")
+    return problems
+
+
 def resolve_object(
     ref_id: str,
     obj: AscpObject,
@@ -203,22 +237,31 @@ def resolve_object(
     lk: _Lookup,
 ) -> ObjectRef:
     """One object's ARNs. `region`/`account` are None when the mount cannot tell them (said once, on
-    the mount); the object then has no targets unless it is a complete ARN."""
+    the mount); an object named by a full ARN still resolves."""
     kind = _object_kind(obj)
-    problems: list[str] = []
+    problems: list[str] = list(obj.problems)
     holes = placeholders(obj.name, obj.failover_name)
     if holes:
         problems.append(f"unsubstituted placeholder {', '.join(holes)}: the manifest is a template")
-    if kind is None:
-        problems.append("objectType is missing and objectName is not an ARN: ASCP rejects the object")
-    if problems or kind is None or account is None or (region is None and try_parse_arn(obj.name) is None):
+    if kind is None and obj.name and not obj.problems:
+        problems.append("objectType is missing and objectName is not an ARN")
+    problems += _arn_problems(obj, kind, region, failover_region)
+    if holes or kind is None:
         return ObjectRef(id=ref_id, object=obj, kind=kind, targets=(), problems=tuple(problems))
     make = _secret_target if kind == SECRETSMANAGER else _parameter_target
-    targets = [make(obj.name, region or "", account, False, lk)]
-    if failover_region:
-        targets.append(make(obj.failover_name or obj.name, failover_region, account, True, lk))
+    targets = []
+    for name, where, failover in (
+        (obj.name, region, False),
+        (obj.failover_name or obj.name, failover_region, True),
+    ):
+        if failover and not failover_region:
+            continue
+        if try_parse_arn(name) is None and (where is None or account is None):
+            continue  # the mount says why (no region or no account)
+        targets.append(make(name, where or "", account or "", failover, lk))
+    listed = lk.secrets_listed if kind == SECRETSMANAGER else lk.parameters_listed
     for t in targets:
-        if not t.known:
+        if not t.known and listed:
             problems.append(t.reason)
     unique = {t.arn: t for t in targets}
     return ObjectRef(
@@ -244,6 +287,99 @@ def _workload_region(workload: Workload, inventory: Inventory) -> tuple[str | No
     return None, "unknown"
 
 
+def _region(
+    workload: Workload, params: Pairs, inline: tuple[str, ...], config: Config, inventory: Inventory
+) -> tuple[str | None, str]:
+    """The region ASCP reads from: the SPC's (or the pod's inline) `region`, else the provider's
+    configured region, else the node's region label."""
+    region = lookup(params, "region") or None
+    if region:
+        return region, "volumeAttributes region" if "region" in inline else "SPC parameter region"
+    if config.region:
+        return config.region, "the provider's configured region (config aws.region)"
+    return _workload_region(workload, inventory)
+
+
+def _mount(
+    workload: Workload,
+    volume: CsiVolume,
+    inventory: Inventory,
+    config: Config,
+    account: str | None,
+    lk: _Lookup,
+    spcs: Mapping[str, SecretProviderClass],
+) -> Mount:
+    sa = f"{workload.namespace}/ServiceAccount/{workload.pod.service_account}"
+    spc_id = f"{workload.namespace}/SecretProviderClass/{volume.spc_name}" if volume.spc_name else None
+    spc = spcs.get(spc_id) if spc_id else None
+    params, inline = effective_parameters(spc.parameters if spc else (), volume.attributes)
+    problems: list[str] = []
+    if spc_id is None:
+        problems.append("the volume names no secretProviderClass: the pod cannot start")
+    elif spc is None:
+        problems.append(
+            f"SecretProviderClass {volume.spc_name!r} not found in namespace {workload.namespace}: "
+            "the pod cannot start"
+        )
+    region, source = _region(workload, params, inline, config, inventory)
+    failover = lookup(params, "failoverRegion") or None
+    provider = spc.provider if spc else None
+    objects: list[ObjectRef] = []
+    use_pod_identity = parse_bool(lookup(params, "usePodIdentity"))
+    if spc is not None and provider == "aws":
+        holes = placeholders(region, failover)
+        if holes:
+            problems.append(
+                f"region/failoverRegion hold unsubstituted placeholder {', '.join(holes)}: "
+                "the manifest is a template"
+            )
+            region = failover = None
+        elif region is None:
+            problems.append(
+                "no region: the SPC names none, no provider region is configured (aws.region), "
+                "no node label tells"
+            )
+        elif failover == region:
+            problems.append(f"failoverRegion {failover} is the region itself: ASCP rejects the mount")
+        if account is None:
+            problems.append(
+                "the AWS account is unknown (no sts-get-caller-identity.json, role or cluster ARN): "
+                "objects named without an ARN cannot be resolved"
+            )
+        if use_pod_identity is None:
+            problems.append(
+                f"usePodIdentity {lookup(params, 'usePodIdentity')!r} is not a boolean ASCP reads"
+            )
+        translation = lookup(params, "pathTranslation")
+        if translation and translation.lower() != "false" and len(translation) != 1:
+            problems.append("pathTranslation must be 'False' or a single character")
+        inline_objects = "objects" in inline
+        base = f"{workload.id}#{volume.name}" if inline_objects else spc.id
+        where = f"{workload.id} volume {volume.name}" if inline_objects else spc.id
+        location = workload.location if inline_objects else spc.location
+        parsed = parse_objects(lookup(params, "objects") or "", source=str(location), where=where)
+        problems += parsed.problems
+        for obj in parsed.objects:
+            objects.append(
+                resolve_object(f"{base}#{obj.index}:{obj.name}", obj, region, failover, account, lk)
+            )
+    return Mount(
+        workload=workload.id,
+        namespace=workload.namespace,
+        service_account=sa,
+        volume=volume.name,
+        spc=spc.id if spc else spc_id,
+        provider=provider,
+        use_pod_identity=bool(use_pod_identity),
+        region=region,
+        region_source=source,
+        failover_region=failover,
+        inline=inline,
+        objects=tuple(objects),
+        problems=tuple(problems),
+    )
+
+
 def resolve_mounts(
     inventory: Inventory, config: Config, role_accounts: Mapping[str, str | None]
 ) -> tuple[Mount, ...]:
@@ -251,81 +387,20 @@ def resolve_mounts(
     the role it uses (secret names resolve in the caller's account)."""
     lk = _lookups(inventory)
     spcs = {s.id: s for s in inventory.kube.spcs}
-    mounts = []
-    for workload in inventory.kube.workloads:
-        sa = f"{workload.namespace}/ServiceAccount/{workload.pod.service_account}"
-        for volume in workload.pod.csi_volumes:
-            if volume.driver != CSI_DRIVER:
-                continue
-            spc_id = (
-                f"{workload.namespace}/SecretProviderClass/{volume.spc_name}" if volume.spc_name else None
-            )
-            spc = spcs.get(spc_id or "")
-            params, inline = effective_parameters(spc.parameters if spc else (), volume.attributes)
-            problems = []
-            if spc is None:
-                what = (
-                    f"SecretProviderClass {volume.spc_name!r}"
-                    if volume.spc_name
-                    else "no secretProviderClass attribute"
-                )
-                problems.append(f"{what} not found in namespace {workload.namespace}: the pod cannot start")
-            region = lookup(params, "region") or None
-            source = (
-                "SPC parameter region" if region and "region" not in inline else "volumeAttributes region"
-            )
-            if not region and config.region:
-                region, source = config.region, "the provider's configured region (config aws.region)"
-            if not region:
-                region, source = _workload_region(workload, inventory)
-            failover = lookup(params, "failoverRegion") or None
-            account = role_accounts.get(sa) or lk.account
-            if spc is not None and spc.provider == "aws":
-                holes = placeholders(region, failover)
-                if holes:
-                    problems.append(
-                        f"region/failoverRegion hold unsubstituted placeholder {', '.join(holes)}: "
-                        "the manifest is a template"
-                    )
-                    region = failover = None
-                elif region is None:
-                    problems.append(
-                        "no region: the SPC names none, no provider region is configured (aws.region), "
-                        "no node label tells"
-                    )
-                if account is None:
-                    problems.append(
-                        "the AWS account is unknown (no sts-get-caller-identity.json, role or cluster ARN): "
-                        "objects named without an ARN cannot be resolved"
-                    )
-            objects: list[ObjectRef] = []
-            provider = spc.provider if spc else None
-            if spc is not None and provider == "aws":
-                text = lookup(params, "objects") or ""
-                base = f"{workload.id}#{volume.name}" if "objects" in inline else spc.id
-                where = f"{workload.id} volume {volume.name}" if "objects" in inline else spc.id
-                location = workload.location if "objects" in inline else spc.location
-                for obj in parse_objects(text, source=str(location), where=where):
-                    objects.append(
-                        resolve_object(f"{base}#{obj.index}:{obj.name}", obj, region, failover, account, lk)
-                    )
-            mounts.append(
-                Mount(
-                    workload=workload.id,
-                    namespace=workload.namespace,
-                    service_account=sa,
-                    volume=volume.name,
-                    spc=spc.id if spc else spc_id,
-                    provider=provider,
-                    use_pod_identity=is_true(lookup(params, "usePodIdentity")),
-                    region=region,
-                    region_source=source,
-                    failover_region=failover,
-                    inline=inline,
-                    objects=tuple(objects),
-                    problems=tuple(problems),
-                )
-            )
+    mounts = [
+        _mount(
+            w,
+            v,
+            inventory,
+            config,
+            role_accounts.get(f"{w.namespace}/ServiceAccount/{w.pod.service_account}") or lk.account,
+            lk,
+            spcs,
+        )
+        for w in inventory.kube.workloads
+        for v in w.pod.csi_volumes
+        if v.driver == CSI_DRIVER
+    ]
     return tuple(sorted(mounts, key=lambda m: (m.workload, m.volume)))
 
 

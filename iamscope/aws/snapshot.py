@@ -422,4 +422,5 @@ def build_aws_inventory(raw: RawSnapshot) -> AwsInventory:
         associations=tuple(_associations(raw.get("associations", ()))),
         warnings=tuple(warnings),
         gaps=tuple(sorted({w.message for w in warnings})),
+        present=frozenset(raw),
     )

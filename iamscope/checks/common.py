@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from iamscope.access import Grant
 from iamscope.assess import Assessment, Need, ServiceAccountView
+from iamscope.chain import chain_of
 from iamscope.edges import Edge, declares, identity_edge, mounts, reads, resolves_to, runs_as
 from iamscope.identity import TrustCheck
 from iamscope.model import Location
@@ -17,8 +18,10 @@ def role_path(
     w = assessment.workloads.get(workload or "")
     if w is not None:
         edges.append(runs_as(w))
-    annotated = check.via == "irsa" and view.identity.annotation == check.role_arn
-    edges.append(identity_edge(view.id, check, annotated=annotated))
+    checks = {c.role_arn: c for c, _ in view.access}
+    for step in chain_of(check, checks):
+        annotated = step.via == "irsa" and view.identity.annotation == step.role_arn
+        edges.append(identity_edge(view.id, step, annotated=annotated))
     return edges
 
 

@@ -10,7 +10,7 @@ from iamscope.access import ASCP_ACTIONS, DECRYPT, DESCRIBE_SECRET, Grant, RoleA
 from iamscope.assess import Assessment, ServiceAccountView
 from iamscope.checks.common import declaration_path, grant_edge, location_of, role_path, subjects
 from iamscope.edges import Edge
-from iamscope.findings import Finding, is_pattern, lower, rule
+from iamscope.findings import RANK, Finding, is_pattern, lower, rule
 from iamscope.identity import TrustCheck
 from iamscope.policy.wildcard import resource_matches
 
@@ -89,11 +89,19 @@ def wildcard_action(assessment: Assessment) -> Iterator[Finding]:
 def wildcard_resource(assessment: Assessment) -> Iterator[Finding]:
     probes = _probes(assessment)
     for role_arn, (access, users) in _scoped_roles(assessment).items():
-        hits = [w for w in access.wildcards if w.wildcard_resources]
+        needed = {n for v, _ in users for n in v.need_arns}
+        # a wildcard that Deny statements, a boundary or conditions cut down to what the role's users
+        # declare, and that reaches nothing created later, grants nothing beyond the need
+        hits = [w for w in access.wildcards if w.wildcard_resources and (w.future or set(w.reached) - needed)]
         if not hits:
             continue
         patterns = sorted({p for w in hits for p in w.wildcard_resources})
-        everything = any(p == "*" or any(resource_matches(p, x) for x in probes) for p in patterns)
+        everything = any(
+            w.future == "allowed"
+            and any(p == "*" or any(resource_matches(p, x) for x in probes) for p in w.wildcard_resources)
+            for w in hits
+        )
+        conditional = all(w.future != "allowed" for w in hits) and any(w.future for w in hits)
         reached = tuple(sorted({a for w in hits for a in w.reached if not is_pattern(a)}))
         yield Finding(
             rule="wildcard-resource",
@@ -102,7 +110,8 @@ def wildcard_resource(assessment: Assessment) -> Iterator[Finding]:
             role_arn=role_arn,
             message=f"grants reading on {', '.join(patterns)} ({_statement_list(hits)}), reaching "
             f"{len(reached)} known secret(s)/parameter(s)"
-            + ("; the pattern covers every secret of the account" if everything else "")
+            + ("; it covers every secret or parameter of the account in a region" if everything else "")
+            + ("; what is created later is reached only under conditions" if conditional else "")
             + f"; usable by {', '.join(_users(users))}",
             resources=reached,
             patterns=tuple(patterns),
@@ -112,10 +121,12 @@ def wildcard_resource(assessment: Assessment) -> Iterator[Finding]:
 
 
 def _readable(view: ServiceAccountView) -> Iterator[tuple[TrustCheck, Grant, str]]:
+    """Every grant the service account can use to read a value, `conditional` when the grant or the
+    way to the role holds only under conditions the scan cannot confirm."""
     for check, grant in view.grants():
         readable = grant.readable
         if readable is not None:
-            yield check, grant, readable
+            yield check, grant, "conditional" if check.outcome == "conditional" else readable
 
 
 def _count(resources: Iterable[str]) -> str:
@@ -223,7 +234,7 @@ def excess(assessment: Assessment) -> Iterator[Finding]:
         for check, access in view.access:
             checks[check.role_arn] = check
             for w in access.wildcards:
-                if w.wildcard_resources:
+                if w.wildcard_resources and w.future:
                     patterns.setdefault(check.role_arn, set()).update(w.wildcard_resources)
         for check, grant, _ in _readable(view):
             if grant.resource in own or assessment.declared_by.get(grant.resource):
@@ -275,40 +286,47 @@ def missing(assessment: Assessment) -> Iterator[Finding]:
         )
         if access is None:
             continue
-        by_workload: dict[str, list[tuple[str, str, bool]]] = {}  # workload → (arn, problem, mount-breaking)
+        # workload → (arn, problem, severity): high breaks the mount, medium breaks rotation (only
+        # DescribeSecret), low cannot be verified (another account's resource policy decides)
+        by_workload: dict[str, list[tuple[str, str, str]]] = {}
         for need in view.needs:
             grant = access.grants.get(need.arn)
-            problems: list[tuple[str, bool]] = []
+            problems: list[tuple[str, str]] = []
             for action in ASCP_ACTIONS[need.target.kind]:
                 a = grant.action(action) if grant else None
-                breaking = action != DESCRIBE_SECRET
+                level = "medium" if action == DESCRIBE_SECRET else "high"
                 if a is None:
-                    problems.append((f"missing {action}", breaking))
+                    problems.append((f"missing {action}", level))
+                elif a.unverified:
+                    problems.append((f"{action} allowed only when {a.when}", "low"))
                 elif a.outcome == "conditional":
-                    problems.append((f"{action} allowed only when {a.when}", breaking))
+                    problems.append((f"{action} allowed only when {a.when}", level))
             if grant is not None and grant.needs_key:
                 if grant.decrypt is None:
-                    problems.append((f"missing {DECRYPT} on {grant.needs_key}", True))
+                    problems.append((f"missing {DECRYPT} on {grant.needs_key}", "high"))
                 elif grant.decrypt.outcome == "conditional":
                     problems.append(
-                        (f"{DECRYPT} on {grant.needs_key} allowed only when {grant.decrypt.when}", True)
+                        (f"{DECRYPT} on {grant.needs_key} allowed only when {grant.decrypt.when}", "high")
                     )
-            for text, breaking in problems:
-                by_workload.setdefault(need.workload, []).append((need.arn, text, breaking))
+            for text, level in problems:
+                by_workload.setdefault(need.workload, []).append((need.arn, text, level))
         for workload, items in sorted(by_workload.items()):
             items = sorted(set(items))
-            breaking = any(b for _, _, b in items)
-            check = view.ascp_trust
+            severity = min((lvl for _, _, lvl in items), key=RANK.__getitem__)
+            lead = {
+                "high": "the mount will fail: ",
+                "medium": "rotation checks will fail: ",
+                "low": "cannot be verified from the snapshot: ",
+            }[severity]
             yield Finding(
                 rule="missing-grant",
-                severity="high" if breaking else "medium",
+                severity=severity,
                 subject=workload,
                 service_account=view.id,
                 role_arn=view.ascp_role,
-                message=("the mount will fail: " if breaking else "rotation checks will fail: ")
-                + "; ".join(f"{arn}: {text}" for arn, text, _ in items),
+                message=lead + "; ".join(f"{arn}: {text}" for arn, text, _ in items),
                 resources=tuple(sorted({a for a, _, _ in items})),
-                evidence=tuple(role_path(assessment, view, workload, check)),
+                evidence=tuple(role_path(assessment, view, workload, view.ascp_trust)),
                 location=location_of(assessment, workload),
                 key="|".join(text for _, text, _ in items),
             )
@@ -326,7 +344,7 @@ def missing(assessment: Assessment) -> Iterator[Finding]:
 def node_role(assessment: Assessment) -> Iterator[Finding]:
     for role, access in assessment.node_roles:
         readable = sorted(a for a, g in access.grants.items() if g.readable and not is_pattern(a))
-        wild = sorted({p for w in access.wildcards for p in w.wildcard_resources})
+        wild = sorted({p for w in access.wildcards if w.future for p in w.wildcard_resources})
         if not readable and not wild:
             continue
         evidence: list[Edge] = [

@@ -4,17 +4,16 @@ between workloads."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from iamscope.assess import Assessment
 from iamscope.checks.common import location_of, role_path, subjects
 from iamscope.edges import declares, mounts
 from iamscope.findings import Finding, rule
-from iamscope.identity import WEB_IDENTITY, subject, trusts_provider
+from iamscope.identity import AUDIENCE, subject, trusts_provider, web_identity
+from iamscope.model import Cluster, Role
 from iamscope.policy.arn import try_parse_arn
-from iamscope.policy.document import Condition, Statement
-from iamscope.policy.matching import action_applies
-from iamscope.policy.wildcard import Mode, compile_pattern
+from iamscope.policy.document import Statement
 
 IRSA_DOCS = "https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html"
 POD_IDENTITY_DOCS = "https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html"
@@ -77,10 +76,10 @@ def no_identity(assessment: Assessment) -> Iterator[Finding]:
     for view in assessment.service_accounts.values():
         if not view.mounts or view.ascp_role is not None:
             continue
+        if not view.declared and view.name != "default":
+            continue  # unknown, not absent: the scan says the input is incomplete (assess.py)
         pod_identity = any(m.use_pod_identity for m in view.mounts)
-        if not view.declared:
-            why = f"the ServiceAccount {view.id} is not in the input, so no role annotation can be read"
-        elif pod_identity:
+        if pod_identity:
             why = "the SPC sets usePodIdentity but no Pod Identity association names " + view.id
             if view.identity.annotation:
                 why += f" (its IRSA annotation {view.identity.annotation} is not used with usePodIdentity)"
@@ -145,20 +144,93 @@ def broken_trust(assessment: Assessment) -> Iterator[Finding]:
             )
 
 
-def _sub_conditions(statement: Statement, issuer: str) -> list[Condition]:
-    return [c for c in statement.conditions if c.key.lower() == f"{issuer}:sub".lower()]
+PROBE_SUB = "system:serviceaccount:iamscope-probe:iamscope-probe"
+PROBE_AUD = "iamscope-probe-audience"
 
 
-def _has_aud(statement: Statement, issuer: str) -> bool:
-    return any(c.key.lower() == f"{issuer}:aud".lower() for c in statement.conditions)
+def _admitted_by(assessment: Assessment, role_arn: str) -> list[str]:
+    """The cluster's service accounts whose token the role's trust admits (decided in identity.py)."""
+    return sorted(
+        v.id
+        for v in assessment.service_accounts.values()
+        if any(c.role_arn == role_arn and c.via == "irsa" for c in v.identity.assumable)
+    )
+
+
+def _literal_subs(statements: Iterable[Statement], issuer: str) -> list[str]:
+    key = f"{issuer}:sub".lower()
+    found: set[str] = set()
+    for st in statements:
+        for c in st.conditions:
+            if c.key.lower() == key and not c.operator.negated:
+                found.update(v for v in c.values if "*" not in v and "?" not in v)
+    return sorted(found)
+
+
+def _trust_problems(assessment: Assessment, role: Role, cluster: Cluster) -> list[tuple[str, str]]:
+    """What a trust on the cluster's provider admits beyond what it names, decided by evaluating the
+    trust for tokens no one should hold (a made-up service account, a made-up audience), so Deny
+    statements, negated operators and conditions count as AWS would count them."""
+    if role.trust is None or cluster.oidc_issuer is None:
+        return []
+    issuer = cluster.oidc_issuer
+    problems: list[tuple[str, str]] = []
+    probe, _ = web_identity(role.trust, role.arn, cluster, PROBE_SUB, AUDIENCE)
+    admitted = _admitted_by(assessment, role.arn)
+    shown = ", ".join(admitted) or "none yet"
+    if probe.outcome == "allowed":
+        problems.append(
+            ("critical", f"admits every service account of the cluster (in this cluster: {shown})")
+        )
+    elif probe.outcome == "conditional":
+        problems.append(("high", f"admits every service account of the cluster when {probe.when}"))
+    else:
+        key = f"{issuer}:sub".lower()
+        for st in role.trust.statements:
+            for c in st.conditions:
+                wild = [v for v in c.values if "*" in v or "?" in v]
+                if c.key.lower() != key or not wild or st.effect != "Allow":
+                    continue
+                if c.operator.name == "StringEquals" and not c.operator.negated:
+                    problems.append(
+                        (
+                            "medium",
+                            f"{st.label} uses StringEquals with {', '.join(wild)}: `*` is literal there, "
+                            "so it never matches (StringLike would admit every matching SA)",
+                        )
+                    )
+                elif c.operator.name == "StringLike" and not c.operator.negated:
+                    problems.append(
+                        (
+                            "high",
+                            f"{st.label} uses {c.operator_text} {', '.join(wild)}, admitting every "
+                            f"matching service account ({len(admitted)} in this cluster: {shown})",
+                        )
+                    )
+    named = _literal_subs(role.trust.statements, issuer)
+    sample = ([subject(*a.split("/ServiceAccount/")) for a in admitted] or named or [PROBE_SUB])[0]
+    any_audience, _ = web_identity(role.trust, role.arn, cluster, sample, PROBE_AUD)
+    if any_audience.outcome == "allowed":
+        problems.append(("medium", f"accepts tokens for any audience (no {issuer}:aud condition)"))
+    sharing = sorted(c.name for c in assessment.inventory.aws.clusters if c.oidc_issuer == issuer)
+    if len(sharing) > 1:
+        problems.append(
+            (
+                "high",
+                f"the OIDC provider is shared by clusters {', '.join(sharing)}: "
+                "the same sub admits a service account of that name in each",
+            )
+        )
+    return problems
 
 
 @rule(
     "broad-trust",
     title="A role's trust admits more service accounts than it names",
     severity="high",
-    rationale="Without a `sub` condition every service account of the cluster (of every cluster sharing "
-    "the provider) can assume the role; `StringLike` wildcards admit every matching one.",
+    rationale="Without a `sub` condition (or with a negated one) every service account of the cluster "
+    "(of every cluster sharing the provider) can assume the role; `StringLike` wildcards admit every "
+    "matching one; without `aud`, tokens minted for other audiences work too.",
     remediation="Use StringEquals on `<issuer>:sub` = system:serviceaccount:<ns>:<sa> and on "
     "`<issuer>:aud` = sts.amazonaws.com.",
     references=(IRSA_DOCS,),
@@ -167,68 +239,10 @@ def broad_trust(assessment: Assessment) -> Iterator[Finding]:
     cluster = assessment.cluster
     if cluster is None or cluster.oidc_issuer is None or cluster.oidc_provider_arn is None:
         return
-    issuer, provider = cluster.oidc_issuer, cluster.oidc_provider_arn
-    sharing = sorted(c.name for c in assessment.inventory.aws.clusters if c.oidc_issuer == issuer)
-    all_subs = [subject(v.namespace, v.name) for v in assessment.service_accounts.values()]
     for role in assessment.inventory.aws.roles:
-        if role.trust is None or not trusts_provider(role.trust, provider):
+        if role.trust is None or not trusts_provider(role.trust, cluster.oidc_provider_arn):
             continue
-        problems: list[tuple[str, str]] = []
-        for s in role.trust.statements:
-            if (
-                s.effect != "Allow"
-                or s.principals is None
-                or provider not in s.principals.values("Federated")
-            ):
-                continue
-            if not action_applies(s, WEB_IDENTITY):
-                continue
-            subs = _sub_conditions(s, issuer)
-            label = s.label
-            if not subs:
-                problems.append(
-                    (
-                        "critical",
-                        f"{label} has no {issuer}:sub condition: "
-                        "every service account of the cluster can assume it",
-                    )
-                )
-            for c in subs:
-                wild = [v for v in c.values if "*" in v or "?" in v]
-                if not wild:
-                    continue
-                if c.operator.name == "StringEquals":
-                    problems.append(
-                        (
-                            "medium",
-                            f"{label} uses StringEquals with {', '.join(wild)}: `*` is literal there, so it "
-                            "never matches (StringLike would admit every matching SA)",
-                        )
-                    )
-                elif c.operator.name in ("StringLike",) and not c.operator.negated:
-                    admitted = sorted(
-                        x for x in all_subs if compile_pattern(tuple(wild), Mode.PLAIN).fullmatch(x)
-                    )
-                    problems.append(
-                        (
-                            "high",
-                            f"{label} uses {c.operator_text} {', '.join(wild)}, admitting every matching "
-                            f"service account ({len(admitted)} in this cluster: "
-                            f"{', '.join(admitted) or 'none yet'})",
-                        )
-                    )
-            if not _has_aud(s, issuer):
-                problems.append(
-                    ("medium", f"{label} has no {issuer}:aud condition: tokens for any audience are accepted")
-                )
-        if len(sharing) > 1:
-            problems.append(
-                (
-                    "high",
-                    f"the OIDC provider is shared by clusters {', '.join(sharing)}: "
-                    "the same sub admits a service account of that name in each",
-                )
-            )
+        problems = _trust_problems(assessment, role, cluster)
         if not problems:
             continue
         rank = {"critical": 0, "high": 1, "medium": 2}
@@ -239,6 +253,7 @@ def broad_trust(assessment: Assessment) -> Iterator[Finding]:
             subject=role.arn,
             role_arn=role.arn,
             message="; ".join(p[1] for p in problems),
+            objects=tuple(_admitted_by(assessment, role.arn)),
         )
 
 
@@ -253,19 +268,44 @@ def broad_trust(assessment: Assessment) -> Iterator[Finding]:
 def shared_role(assessment: Assessment) -> Iterator[Finding]:
     users: dict[str, list[str]] = {}
     for view in assessment.service_accounts.values():
-        if view.ascp_role and view.mounts:
+        trusted = view.ascp_trust is not None and view.ascp_trust.admits
+        if view.ascp_role and view.mounts and trusted:
             users.setdefault(view.ascp_role, []).append(view.id)
     for role_arn, sas in sorted(users.items()):
         if len(sas) < 2:
             continue
         needs = sorted({n for sa in sas for n in assessment.service_accounts[sa].need_arns})
+        # what each can read of the others' needs through the role (Pod Identity session tags and
+        # ABAC conditions may keep each to its own)
+        crossing, apart = [], False
+        for sa in sorted(sas):
+            view = assessment.service_accounts[sa]
+            access = next((ra for c, ra in view.access if c.role_arn == role_arn), None)
+            own = set(view.need_arns)
+            others = {n for o in sas if o != sa for n in assessment.service_accounts[o].need_arns} - own
+            readable = sorted(
+                a for a in others if access and a in access.grants and access.grants[a].readable
+            )
+            apart = apart or bool(others)
+            if readable:
+                crossing.append(f"{sa} can read {len(readable)} of the others'")
+        namespaces = sorted({assessment.service_accounts[sa].namespace for sa in sas})
+        message = f"used by {len(sas)} service accounts for their mounts: {', '.join(sorted(sas))}"
+        if len(namespaces) > 1:
+            message += f" (namespaces {', '.join(namespaces)})"
+        if crossing:
+            message += "; " + "; ".join(crossing)
+        elif apart:
+            message += "; its conditions keep each to its own secrets"
+        else:
+            message += "; they declare the same secrets, so whatever is granted for one reaches all"
+        severity = "low" if apart and not crossing else "medium"
         yield Finding(
             rule="shared-role",
-            severity="medium",
+            severity=severity,
             subject=role_arn,
             role_arn=role_arn,
-            message=f"used by {len(sas)} service accounts for their mounts: {', '.join(sorted(sas))}; "
-            "each can read what all of them declare",
+            message=message,
             resources=tuple(needs),
             objects=tuple(sorted(sas)),
         )

@@ -5,6 +5,7 @@ stable order so input order never changes the result."""
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -86,6 +87,11 @@ class _Obj:
             return "true" if value else "false"
         if isinstance(value, (int, float)):
             return str(value)
+        if isinstance(value, (datetime.date, datetime.datetime)):
+            # YAML 1.1 reads an unquoted 2024-01-01 as a date; Kubernetes keeps it as a string
+            return value.isoformat()
+        if isinstance(value, bytes):
+            return value.decode("utf-8", "replace")
         if not isinstance(value, str):
             raise self.fail(field, "must be a string")
         return value
@@ -255,7 +261,7 @@ def _fold_workloads(objs: Sequence[_Obj]) -> list[Workload]:
         if depth > 8:
             return key
         if obj is None:
-            owner = _undeclared_owner(key, labels, declared)
+            owner = _undeclared_owner(key, labels)
         else:
             owner = _owner(obj) or (_hash_owner(obj.name, _labels(obj)) if key[1] == "ReplicaSet" else None)
             labels = _labels(obj)
@@ -271,14 +277,14 @@ def _fold_workloads(objs: Sequence[_Obj]) -> list[Workload]:
     workloads: list[Workload] = []
     for (namespace, kind, name), members in sorted(groups.items()):
         own = declared.get((namespace, kind, name))
-        # The controller's own template when declared; else the newest-looking member's
-        source = own if own is not None else sorted(members, key=lambda o: (o.kind != "Pod", o.name))[-1]
+        source = own if own is not None else _newest(members)
         pods = tuple(sorted(o.name for o in members if o.kind == "Pod"))
         spec, field = _template_spec(source)
         template = _pod_template(source, spec, field)
         if own is None or own.kind != "Pod":
+            # where it runs: the node of its first live pod (by name), whatever the template says
             node = next((_pod_node(o) for o in sorted(members, key=lambda o: o.name) if _pod_node(o)), None)
-            template = replace(template, node_name=template.node_name or node)
+            template = replace(template, node_name=node)
         replicas = _replicas(own) if own is not None else len(pods) or None
         workloads.append(
             Workload(
@@ -294,6 +300,28 @@ def _fold_workloads(objs: Sequence[_Obj]) -> list[Workload]:
             )
         )
     return workloads
+
+
+def _newest(members: Sequence[_Obj]) -> _Obj:
+    """The member whose template stands for a controller that was not listed: a live pod (what runs),
+    the most recently created first; else the ReplicaSet or Job of the highest revision, then the
+    most replicas, then the most recently created."""
+
+    def created(o: _Obj) -> str:
+        value = _meta(o).get("creationTimestamp")
+        return value if isinstance(value, str) else str(value or "")
+
+    def revision(o: _Obj) -> int:
+        annotations = _meta(o).get("annotations")
+        value = (
+            annotations.get("deployment.kubernetes.io/revision") if isinstance(annotations, dict) else None
+        )
+        return int(value) if isinstance(value, str) and value.isdigit() else -1
+
+    pods = [o for o in members if o.kind == "Pod"]
+    if pods:
+        return sorted(pods, key=lambda o: (created(o), o.name))[-1]
+    return sorted(members, key=lambda o: (revision(o), _replicas(o) or 0, created(o), o.name))[-1]
 
 
 def _pod_node(obj: _Obj) -> str | None:
@@ -315,17 +343,16 @@ def _hash_owner(name: str, labels: Pairs) -> tuple[str, str] | None:
 _JOB_SUFFIX = re.compile(r"^(?P<cronjob>.+)-[0-9]{8,}$")
 
 
-def _undeclared_owner(
-    key: tuple[str, str, str], labels: Pairs, declared: Mapping[tuple[str, str, str], _Obj]
-) -> tuple[str, str] | None:
+def _undeclared_owner(key: tuple[str, str, str], labels: Pairs) -> tuple[str, str] | None:
     """The owner of a controller that was not listed, from the pod's labels (ReplicaSet to Deployment)
-    or from CronJob naming (`<cronjob>-<scheduled time>`) when that CronJob was listed."""
-    namespace, kind, name = key
+    or from the CronJob controller's naming of its Jobs (`<cronjob>-<scheduled time in minutes>`)."""
+    _, kind, name = key
     if kind == "ReplicaSet":
         return _hash_owner(name, labels)
     if kind == "Job":
+        # the CronJob controller names its Jobs <cronjob>-<scheduled time in minutes>
         match = _JOB_SUFFIX.match(name)
-        if match and (namespace, "CronJob", match["cronjob"]) in declared:
+        if match:
             return "CronJob", match["cronjob"]
     return None
 

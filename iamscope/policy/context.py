@@ -35,20 +35,26 @@ def _normalise(value: ContextValue) -> tuple[str, ...]:
 class RequestContext:
     """Condition keys of one request. Keys are case-insensitive; values are case-sensitive."""
 
-    __slots__ = ("_values", "complete")
+    __slots__ = ("_values", "complete", "known_prefixes")
 
-    def __init__(self, values: ContextInput | None = None, *, complete: bool = True) -> None:
+    def __init__(
+        self, values: ContextInput | None = None, *, complete: bool = True, known_prefixes: Sequence[str] = ()
+    ) -> None:
         self._values: dict[str, tuple[str, ...]] = {
             key.lower(): _normalise(value) for key, value in (values or {}).items()
         }
         self.complete = complete
+        # In a partial context, key families whose every member is known (a secret's tags, as
+        # list-secrets returns all of them): a key of such a family that is not given is absent.
+        self.known_prefixes = tuple(p.lower() for p in known_prefixes)
 
     def get(self, key: str) -> tuple[str, ...] | _Unknown | None:
         """The key's values; None if the request does not carry it (an empty list counts as absent);
         UNKNOWN if the context is partial and says nothing of the key."""
-        values = self._values.get(key.lower())
+        lowered = key.lower()
+        values = self._values.get(lowered)
         if values is None:
-            return None if self.complete else UNKNOWN
+            return None if self.complete or lowered.startswith(self.known_prefixes) else UNKNOWN
         return values or None
 
     def single(self, key: str) -> str | None:
@@ -57,6 +63,6 @@ class RequestContext:
 
     def with_defaults(self, values: ContextInput) -> RequestContext:
         """A copy with `values` added for the keys this context does not already hold."""
-        merged = RequestContext(None, complete=self.complete)
+        merged = RequestContext(None, complete=self.complete, known_prefixes=self.known_prefixes)
         merged._values = {key.lower(): _normalise(value) for key, value in values.items()} | self._values
         return merged

@@ -55,6 +55,8 @@ def access_json(view: ServiceAccountView) -> dict[str, Any]:
                 entry["conditions"] = dict(sorted(conditional.items()))
             grants.append(entry)
         for wildcard in access.wildcards:
+            if not wildcard.future:
+                continue  # Deny statements or the boundary keep it from anything created later
             for pattern in wildcard.wildcard_resources:
                 grants.append(
                     {
@@ -62,6 +64,7 @@ def access_json(view: ServiceAccountView) -> dict[str, Any]:
                         "actions": sorted(wildcard.actions),
                         "via": check.role_arn,
                         "pattern": True,
+                        "readable": wildcard.future,
                         "statement": str(wildcard.statement),
                     }
                 )
@@ -71,6 +74,9 @@ def access_json(view: ServiceAccountView) -> dict[str, Any]:
         "workloads": list(view.workloads),
         "role_arn": view.ascp_role,
         "assumable_roles": sorted({c.role_arn for c, _ in view.access}),
+        "role_chains": sorted(
+            {f"{c.source} -> {c.role_arn}" for c, _ in view.access if c.via == "role-chain"}
+        ),
         "needs": [a for a in view.need_arns if not is_pattern(a)],
         "unresolved_needs": [a for a in view.need_arns if is_pattern(a)],
         "grants": grants,
