@@ -148,13 +148,14 @@ PROBE_SUB = "system:serviceaccount:iamscope-probe:iamscope-probe"
 PROBE_AUD = "iamscope-probe-audience"
 
 
-def _admitted_by(assessment: Assessment, role_arn: str) -> list[str]:
-    """The cluster's service accounts whose token the role's trust admits (decided in identity.py)."""
-    return sorted(
-        v.id
-        for v in assessment.service_accounts.values()
-        if any(c.role_arn == role_arn and c.via == "irsa" for c in v.identity.assumable)
-    )
+def _admitted_by(assessment: Assessment) -> dict[str, list[str]]:
+    """Role ARN → the cluster's service accounts whose token its trust admits (decided in identity.py)."""
+    admitted: dict[str, list[str]] = {}
+    for view in sorted(assessment.service_accounts.values(), key=lambda v: v.id):
+        for check in view.identity.assumable:
+            if check.via == "irsa":
+                admitted.setdefault(check.role_arn, []).append(view.id)
+    return admitted
 
 
 def _literal_subs(statements: Iterable[Statement], issuer: str) -> list[str]:
@@ -167,7 +168,9 @@ def _literal_subs(statements: Iterable[Statement], issuer: str) -> list[str]:
     return sorted(found)
 
 
-def _trust_problems(assessment: Assessment, role: Role, cluster: Cluster) -> list[tuple[str, str]]:
+def _trust_problems(
+    assessment: Assessment, role: Role, cluster: Cluster, admitted: list[str]
+) -> list[tuple[str, str]]:
     """What a trust on the cluster's provider admits beyond what it names, decided by evaluating the
     trust for tokens no one should hold (a made-up service account, a made-up audience), so Deny
     statements, negated operators and conditions count as AWS would count them."""
@@ -176,7 +179,6 @@ def _trust_problems(assessment: Assessment, role: Role, cluster: Cluster) -> lis
     issuer = cluster.oidc_issuer
     problems: list[tuple[str, str]] = []
     probe, _ = web_identity(role.trust, role.arn, cluster, PROBE_SUB, AUDIENCE)
-    admitted = _admitted_by(assessment, role.arn)
     shown = ", ".join(admitted) or "none yet"
     if probe.outcome == "allowed":
         problems.append(
@@ -239,10 +241,11 @@ def broad_trust(assessment: Assessment) -> Iterator[Finding]:
     cluster = assessment.cluster
     if cluster is None or cluster.oidc_issuer is None or cluster.oidc_provider_arn is None:
         return
+    admitted = _admitted_by(assessment)
     for role in assessment.inventory.aws.roles:
         if role.trust is None or not trusts_provider(role.trust, cluster.oidc_provider_arn):
             continue
-        problems = _trust_problems(assessment, role, cluster)
+        problems = _trust_problems(assessment, role, cluster, admitted.get(role.arn, []))
         if not problems:
             continue
         rank = {"critical": 0, "high": 1, "medium": 2}
@@ -253,7 +256,7 @@ def broad_trust(assessment: Assessment) -> Iterator[Finding]:
             subject=role.arn,
             role_arn=role.arn,
             message="; ".join(p[1] for p in problems),
-            objects=tuple(_admitted_by(assessment, role.arn)),
+            objects=tuple(admitted.get(role.arn, ())),
         )
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import textwrap
 
+from iamscope.edges import DECLARES, INSTANCE_PROFILE, MOUNTS, RESOLVES_TO, RUNS_AS
 from iamscope.findings import RANK, SEVERITIES, Finding
 from iamscope.scan import ScanResult
 
 WIDTH = 110
+# edges whose kind says it all on one screen; `iamscope explain` prints every reason
+SELF_EXPLAINING = {RUNS_AS, MOUNTS, DECLARES, RESOLVES_TO, INSTANCE_PROFILE}
 MAX_RESOURCES = 8
 
 
@@ -45,7 +48,8 @@ def _finding_lines(f: Finding) -> list[str]:
         lines.append(pad + "path:")
         for edge in f.evidence:
             lines += _wrap(f"{edge}", pad + "  ")
-            lines += _wrap(f"because {edge.reason}", pad + "      ")
+            if edge.kind not in SELF_EXPLAINING:
+                lines += _wrap(f"because {edge.reason}", pad + "      ")
     if f.remediation:
         lines += _wrap("fix: " + f.remediation, pad)
     return lines
