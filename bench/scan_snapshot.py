@@ -21,9 +21,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from iamscope.config import Config  # noqa: E402
-from iamscope.findings import run_checks  # noqa: E402
-from iamscope.state import load_inventory, sources  # noqa: E402
+from iamscope.config import Config
+from iamscope.findings import run_checks
+from iamscope.state import load_inventory, sources
 
 ACCOUNT = "111122223333"
 REGION = "eu-west-1"
@@ -33,7 +33,9 @@ TEAMS = [f"team{i:03d}" for i in range(200)]
 
 
 def secret_arn(name: str, rng: random.Random) -> str:
-    suffix = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") for _ in range(6))
+    suffix = "".join(
+        rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") for _ in range(6)
+    )
     return f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{name}-{suffix}"
 
 
@@ -78,35 +80,62 @@ def generate(out: Path, roles: int, secrets: int, service_accounts: int, seed: i
         ]
         if r % 10 == 0:
             statements.append(
-                {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-                 "Resource": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{team}/*"}
+                {
+                    "Effect": "Allow",
+                    "Action": "secretsmanager:GetSecretValue",
+                    "Resource": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{team}/*",
+                }
             )
             statements.append(
-                {"Effect": "Deny", "Action": "secretsmanager:*",
-                 "Resource": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{team}/app0/*"}
+                {
+                    "Effect": "Deny",
+                    "Action": "secretsmanager:*",
+                    "Resource": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{team}/app0/*",
+                }
             )
         if r % 50 == 0:
             statements.append(
-                {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": arns[own[2]],
-                 "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}
+                {
+                    "Effect": "Allow",
+                    "Action": "secretsmanager:GetSecretValue",
+                    "Resource": arns[own[2]],
+                    "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}},
+                }
             )
         if r % 500 == 0:
             statements.append({"Effect": "Allow", "Action": "secretsmanager:Get*", "Resource": "*"})
         namespace, sa = team, f"sa{r}"
         role_details.append(
             {
-                "RoleName": f"role{r}", "Arn": f"arn:aws:iam::{ACCOUNT}:role/role{r}", "Path": "/",
+                "RoleName": f"role{r}",
+                "Arn": f"arn:aws:iam::{ACCOUNT}:role/role{r}",
+                "Path": "/",
                 "AssumeRolePolicyDocument": trust(namespace, sa),
-                "RolePolicyList": [{"PolicyName": "secrets", "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}],
-                "AttachedManagedPolicies": [], "InstanceProfileList": [],
+                "RolePolicyList": [
+                    {
+                        "PolicyName": "secrets",
+                        "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
+                    }
+                ],
+                "AttachedManagedPolicies": [],
+                "InstanceProfileList": [],
             }
         )
     (out / "aws" / "iam-authorization-details.json").write_text(
-        json.dumps({"RoleDetailList": role_details, "Policies": [], "UserDetailList": [], "GroupDetailList": []})
+        json.dumps(
+            {"RoleDetailList": role_details, "Policies": [], "UserDetailList": [], "GroupDetailList": []}
+        )
     )
     (out / "aws" / "eks-describe-cluster.json").write_text(
-        json.dumps({"cluster": {"name": "bench", "arn": f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/bench",
-                                "identity": {"oidc": {"issuer": f"https://{ISSUER}"}}}})
+        json.dumps(
+            {
+                "cluster": {
+                    "name": "bench",
+                    "arn": f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/bench",
+                    "identity": {"oidc": {"issuer": f"https://{ISSUER}"}},
+                }
+            }
+        )
     )
     items: list[dict[str, Any]] = []
     for r in range(min(service_accounts, roles)):
@@ -114,17 +143,58 @@ def generate(out: Path, roles: int, secrets: int, service_accounts: int, seed: i
         sa = f"sa{r}"
         role = role_details[r]
         declared = role["RolePolicyList"][0]["PolicyDocument"]["Statement"][0]["Resource"]
-        objects = "\n".join(f"- objectName: {a.split(':secret:')[1].rsplit('-', 1)[0]}\n  objectType: secretsmanager" for a in declared)
-        items.append({"apiVersion": "v1", "kind": "ServiceAccount",
-                      "metadata": {"name": sa, "namespace": team, "annotations": {"eks.amazonaws.com/role-arn": role["Arn"]}}})
-        items.append({"apiVersion": "secrets-store.csi.x-k8s.io/v1", "kind": "SecretProviderClass",
-                      "metadata": {"name": sa, "namespace": team},
-                      "spec": {"provider": "aws", "parameters": {"region": REGION, "objects": objects}}})
-        items.append({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": sa, "namespace": team},
-                      "spec": {"replicas": 3, "template": {"spec": {"serviceAccountName": sa, "containers": [{"name": "app", "image": "app"}],
-                               "volumes": [{"name": "s", "csi": {"driver": "secrets-store.csi.k8s.io", "readOnly": True,
-                                                                 "volumeAttributes": {"secretProviderClass": sa}}}]}}}})
-    (out / "k8s" / "cluster.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+        objects = "\n".join(
+            f"- objectName: {a.split(':secret:')[1].rsplit('-', 1)[0]}\n  objectType: secretsmanager"
+            for a in declared
+        )
+        items.append(
+            {
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": {
+                    "name": sa,
+                    "namespace": team,
+                    "annotations": {"eks.amazonaws.com/role-arn": role["Arn"]},
+                },
+            }
+        )
+        items.append(
+            {
+                "apiVersion": "secrets-store.csi.x-k8s.io/v1",
+                "kind": "SecretProviderClass",
+                "metadata": {"name": sa, "namespace": team},
+                "spec": {"provider": "aws", "parameters": {"region": REGION, "objects": objects}},
+            }
+        )
+        items.append(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": sa, "namespace": team},
+                "spec": {
+                    "replicas": 3,
+                    "template": {
+                        "spec": {
+                            "serviceAccountName": sa,
+                            "containers": [{"name": "app", "image": "app"}],
+                            "volumes": [
+                                {
+                                    "name": "s",
+                                    "csi": {
+                                        "driver": "secrets-store.csi.k8s.io",
+                                        "readOnly": True,
+                                        "volumeAttributes": {"secretProviderClass": sa},
+                                    },
+                                }
+                            ],
+                        }
+                    },
+                },
+            }
+        )
+    (out / "k8s" / "cluster.json").write_text(
+        json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
+    )
 
 
 def main() -> None:
@@ -153,11 +223,14 @@ def main() -> None:
         findings = run_checks(assessment)
         t_checks = time.perf_counter() - t0
         total = t_read + t_assess + t_checks
-        print(f"snapshot: {args.roles} roles, {args.secrets} secrets, {args.service_accounts} service accounts")
+        print(
+            f"snapshot: {args.roles} roles, {args.secrets} secrets, {args.service_accounts} service accounts"
+        )
         print(f"parse floor (json.loads of every file): {floor:7.2f} s")
         print(f"read + build inventory:                 {t_read:7.2f} s  ({t_read / floor:5.1f}x floor)")
         print(f"assess (identity, resolution, access):  {t_assess:7.2f} s  ({t_assess / floor:5.1f}x floor)")
-        print(f"checks ({len(findings)} findings):              {t_checks:7.2f} s  ({t_checks / floor:5.1f}x floor)")
+        label = f"checks ({len(findings)} findings):"
+        print(f"{label:<40}{t_checks:7.2f} s  ({t_checks / floor:5.1f}x floor)")
         print(f"scan total:                             {total:7.2f} s  ({total / floor:5.1f}x floor)")
 
 

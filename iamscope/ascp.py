@@ -141,7 +141,7 @@ def _duplicates(objects: list[AscpObject]) -> list[AscpObject]:
             same_label = (obj.version_label or "") == (first.version_label or "")
             if same_alias and same_label:
                 extra.append(f"objectName {obj.name!r} is given twice with the same alias and version label")
-        seen.setdefault(obj.name, obj)
+        seen[obj.name] = obj  # ASCP compares with the last entry of that name it saw
         for alias in [obj.alias] + [a for _, a in obj.jmes_paths]:
             if alias and alias in aliases:
                 extra.append(f"objectAlias {alias!r} is used twice")
@@ -199,7 +199,9 @@ BOOLS = {
 
 def parse_bool(value: str | None) -> bool | None:
     """Go's strconv.ParseBool, which ASCP uses: None when it would fail (and fail the mount)."""
-    return BOOLS.get(value) if value is not None else False
+    if value is None or value == "":
+        return False  # ASCP parses usePodIdentity only when it is set
+    return BOOLS.get(value)
 
 
 def is_true(value: str | None) -> bool:

@@ -100,17 +100,18 @@ def _snapshot_gaps(
     ]
     if "authorization" not in present:
         gaps.append("no iam-authorization-details.json: which roles exist and what they grant is unknown")
-    if any(v.identity.annotation for v in views.values() if v.mounts) and cluster is None:
-        names = sorted(c.name for c in inventory.aws.clusters)
-        if config.cluster_name:
-            held = ", ".join(names) or "none"
-            gaps.append(f"cluster.name {config.cluster_name!r} is not in the snapshot (it holds {held})")
-        elif names:
-            gaps.append(
-                f"the snapshot holds clusters {', '.join(names)}: set cluster.name to say which one to scan"
-            )
-        else:
-            gaps.append("no eks-describe-cluster*.json: IRSA trust policies cannot be verified")
+    irsa = any(v.identity.annotation for v in views.values() if v.mounts)
+    pod_identity = any(m.use_pod_identity for m in aws_mounts)
+    names = sorted(c.name for c in inventory.aws.clusters)
+    if cluster is None and (irsa or pod_identity) and config.cluster_name:
+        held = ", ".join(names) or "none"
+        gaps.append(f"cluster.name {config.cluster_name!r} is not in the snapshot (it holds {held})")
+    elif cluster is None and (irsa or pod_identity) and len(names) > 1:
+        gaps.append(
+            f"the snapshot holds clusters {', '.join(names)}: set cluster.name to say which one to scan"
+        )
+    elif cluster is None and irsa:
+        gaps.append("no eks-describe-cluster*.json: IRSA trust policies cannot be verified")
     elif cluster is not None and cluster.oidc_issuer is None:
         gaps.append(
             f"cluster {cluster.name} has no OIDC issuer in the snapshot: IRSA trust cannot be verified"

@@ -351,6 +351,9 @@ class AwsInventory:
     # which kinds of snapshot file were present (aws/snapshot.py PATTERNS keys): what is absent from
     # a listing that was read does not exist; what is absent because nothing was read is unknown
     present: frozenset[str] = frozenset()
+    # (secretsmanager|ssmparameter, account, region) the listings cover: only there does absence
+    # from the snapshot mean the object does not exist
+    listed: frozenset[tuple[str, str, str]] = frozenset()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -93,8 +93,7 @@ class _Lookup:
     keys: KeyDirectory
     account: str | None
     partition: str
-    secrets_listed: bool  # a list-secrets file was read: a name it lacks does not exist
-    parameters_listed: bool
+    listed: frozenset[tuple[str, str, str]]  # (kind, account, region) whose listing was read
 
 
 def _lookups(inventory: Inventory) -> _Lookup:
@@ -111,8 +110,7 @@ def _lookups(inventory: Inventory) -> _Lookup:
         params_by_arn={p.arn: p for p in aws.parameters},
         keys=KeyDirectory(aws.keys),
         account=aws.account,
-        secrets_listed="secrets" in aws.present,
-        parameters_listed="parameters" in aws.present,
+        listed=aws.listed,
         partition=partition,
     )
 
@@ -209,7 +207,11 @@ def _object_kind(obj: AscpObject) -> str | None:
 
 
 def _arn_problems(
-    obj: AscpObject, kind: str | None, region: str | None, failover_region: str | None
+    obj: AscpObject,
+    kind: str | None,
+    region: str | None,
+    failover_region: str | None,
+    failover_declared: bool,
 ) -> list[str]:
     """ASCP's validateObjectName: an ARN must be in the region it is read from, and agree with objectType."""
     problems = []
@@ -223,7 +225,7 @@ def _arn_problems(
         service = {"secretsmanager": SECRETSMANAGER, "ssm": SSMPARAMETER}.get(parsed.service)
         if obj.type and service and obj.type != service:
             problems.append(f"objectType {obj.type} does not match the ARN's service ({parsed.service})")
-    if obj.failover_name and not failover_region:
+    if obj.failover_name and not failover_region and not failover_declared:
         problems.append("a failoverObject needs the SPC's failoverRegion")
     return problems
 
@@ -235,6 +237,7 @@ def resolve_object(
     failover_region: str | None,
     account: str | None,
     lk: _Lookup,
+    failover_declared: bool = False,
 ) -> ObjectRef:
     """One object's ARNs. `region`/`account` are None when the mount cannot tell them (said once, on
     the mount); an object named by a full ARN still resolves."""
@@ -243,10 +246,14 @@ def resolve_object(
     holes = placeholders(obj.name, obj.failover_name)
     if holes:
         problems.append(f"unsubstituted placeholder {', '.join(holes)}: the manifest is a template")
+        return ObjectRef(id=ref_id, object=obj, kind=kind, targets=(), problems=tuple(problems))
     if kind is None and obj.name and not obj.problems:
         problems.append("objectType is missing and objectName is not an ARN")
-    problems += _arn_problems(obj, kind, region, failover_region)
-    if holes or kind is None:
+    arn_problems = _arn_problems(obj, kind, region, failover_region, failover_declared)
+    problems += arn_problems
+    mismatch = any(p.startswith("objectType ") for p in arn_problems)
+    if kind is None or not obj.name or mismatch:
+        # nothing to resolve: no name, or an objectType that contradicts the ARN (ASCP rejects it)
         return ObjectRef(id=ref_id, object=obj, kind=kind, targets=(), problems=tuple(problems))
     make = _secret_target if kind == SECRETSMANAGER else _parameter_target
     targets = []
@@ -259,8 +266,9 @@ def resolve_object(
         if try_parse_arn(name) is None and (where is None or account is None):
             continue  # the mount says why (no region or no account)
         targets.append(make(name, where or "", account or "", failover, lk))
-    listed = lk.secrets_listed if kind == SECRETSMANAGER else lk.parameters_listed
     for t in targets:
+        parsed = try_parse_arn(t.arn)
+        listed = parsed is not None and (kind, parsed.account, parsed.region) in lk.listed
         if not t.known and listed:
             problems.append(t.reason)
     unique = {t.arn: t for t in targets}
@@ -323,6 +331,7 @@ def _mount(
         )
     region, source = _region(workload, params, inline, config, inventory)
     failover = lookup(params, "failoverRegion") or None
+    failover_declared = failover is not None
     provider = spc.provider if spc else None
     objects: list[ObjectRef] = []
     use_pod_identity = parse_bool(lookup(params, "usePodIdentity"))
@@ -361,7 +370,9 @@ def _mount(
         problems += parsed.problems
         for obj in parsed.objects:
             objects.append(
-                resolve_object(f"{base}#{obj.index}:{obj.name}", obj, region, failover, account, lk)
+                resolve_object(
+                    f"{base}#{obj.index}:{obj.name}", obj, region, failover, account, lk, failover_declared
+                )
             )
     return Mount(
         workload=workload.id,

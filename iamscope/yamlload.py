@@ -7,12 +7,23 @@ from typing import Any
 
 import yaml
 
-try:
-    _Loader: type[Any] = yaml.CSafeLoader
-except AttributeError:  # PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
-
 from iamscope.errors import InputError
+
+try:
+    _Base: type[Any] = yaml.CSafeLoader
+except AttributeError:  # PyYAML built without libyaml
+    _Base = yaml.SafeLoader
+
+
+class _Loader(_Base):  # type: ignore[misc]
+    """The safe loader without YAML 1.1's timestamp type: Kubernetes (sigs.k8s.io/yaml) keeps an
+    unquoted 2024-01-01T00:00:00Z as the string it is."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in _Base.yaml_implicit_resolvers.items()
+}
 
 
 def load_documents(text: str, *, source: str) -> list[tuple[int, Any]]:

@@ -52,7 +52,9 @@ def test_pending_commands_exit_2_with_one_line(args: list[str], issue: str) -> N
 def test_scan_without_input_is_a_usage_error() -> None:
     result = iamscope("scan")
     assert result.returncode == 2
-    assert result.stderr == "iamscope: error: nothing to read: give a STATE directory, or --k8s and/or --aws\n"
+    assert (
+        result.stderr == "iamscope: error: nothing to read: give a STATE directory, or --k8s and/or --aws\n"
+    )
 
 
 def test_scan_sarif_waits_for_its_issue() -> None:

@@ -41,7 +41,8 @@ def test_every_edge_has_a_kind_and_a_reason(graph_json: dict[str, Any]) -> None:
     assert graph_json["schema"] == "iamscope.graph/v1"
     assert graph_json["edges"]
     for edge in graph_json["edges"]:
-        assert edge["kind"] and edge["reason"], edge
+        assert edge["kind"], edge
+        assert edge["reason"], edge
     ids = {n["id"] for n in graph_json["nodes"]}
     assert all(e["source"] in ids and e["target"] in ids for e in graph_json["edges"])
 
@@ -55,27 +56,50 @@ def test_node_types(graph_json: dict[str, Any]) -> None:
     assert types[SECRET + "prod/payments/db-Xy12Ab"] == "secret"
     assert types["arn:aws:ssm:eu-west-1:111122223333:parameter/prod/payments/feature-flags"] == "parameter"
     assert types["Namespace/payments"] == "namespace"
-    assert {t for t in types.values()} >= {"object-ref", "policy", "key", "node", "rbac-role", "rbac-subject", "instance-profile"}
+    assert set(types.values()) >= {
+        "object-ref",
+        "policy",
+        "key",
+        "node",
+        "rbac-role",
+        "rbac-subject",
+        "instance-profile",
+    }
 
 
 def test_identity_and_access_edges(graph_json: dict[str, Any]) -> None:
     edges = edge_set(graph_json)
     assert ("checkout/Deployment/checkout-web", "runs-as", "checkout/ServiceAccount/checkout-web") in edges
-    assert ("checkout/ServiceAccount/checkout-web", "irsa-annotation", ROLE + "eks/prod-eu-checkout-web") in edges
+    assert (
+        "checkout/ServiceAccount/checkout-web",
+        "irsa-annotation",
+        ROLE + "eks/prod-eu-checkout-web",
+    ) in edges
     # a StringLike trust lets other SAs assume the backfill role without any annotation
     assert ("batch/ServiceAccount/batch-shared", "can-assume", ROLE + "eks/prod-eu-backfill") in edges
     assert ("analytics/ServiceAccount/reporting", "pod-identity", ROLE + "eks/prod-eu-reporting") in edges
     # the annotated role that refuses the SA is still shown, with the refusal as its reason
     refused = [
-        e for e in graph_json["edges"]
-        if e["source"] == "batch/ServiceAccount/nightly-export" and e["target"] == ROLE + "eks/prod-eu-nightly-export"
+        e
+        for e in graph_json["edges"]
+        if e["source"] == "batch/ServiceAccount/nightly-export"
+        and e["target"] == ROLE + "eks/prod-eu-nightly-export"
     ]
     assert [e["kind"] for e in refused] == ["irsa-annotation"]
     assert "does not admit sub system:serviceaccount:batch:nightly-export" in refused[0]["reason"]
     assert (ROLE + "eks/prod-eu-refunds", "can-read-if", SECRET + "prod/payments/refunds-api-Rf4Kq9") in edges
-    assert (ROLE + "eks/prod-eu-checkout-web", "can-read", SECRET + "prod/payments/ledger-Lg7Rt2") not in edges
-    keyed = [e for e in graph_json["edges"] if e["source"] == SECRET + "prod/payments/db-Xy12Ab" and e["kind"] == "encrypted-by"]
-    assert len(keyed) == 1 and keyed[0]["target"].startswith("arn:aws:kms:eu-west-1:111122223333:key/")
+    assert (
+        ROLE + "eks/prod-eu-checkout-web",
+        "can-read",
+        SECRET + "prod/payments/ledger-Lg7Rt2",
+    ) not in edges
+    keyed = [
+        e
+        for e in graph_json["edges"]
+        if e["source"] == SECRET + "prod/payments/db-Xy12Ab" and e["kind"] == "encrypted-by"
+    ]
+    assert len(keyed) == 1
+    assert keyed[0]["target"].startswith("arn:aws:kms:eu-west-1:111122223333:key/")
 
 
 def test_dot_and_graphml_parse(graph_json: dict[str, Any]) -> None:

@@ -110,7 +110,10 @@ def test_cross_namespace_grant_names_exactly_what_checkout_web_reads(demo_json: 
     ]
     assert edges[2].startswith(f"{ROLE}eks/prod-eu-checkout-web -[can-read]-> {SECRET}prod/")
     assert "ReadProdSecrets" in finding["evidence"][2]["reason"]
-    assert finding["location"] == {"file": str(DEMO / "k8s" / "checkout.yaml"), "line": finding["location"]["line"]}
+    assert finding["location"] == {
+        "file": str(DEMO / "k8s" / "checkout.yaml"),
+        "line": finding["location"]["line"],
+    }
 
 
 def test_excess_grant_excludes_the_key_protected_secret(demo_json: dict[str, Any]) -> None:
@@ -133,10 +136,12 @@ def test_conditional_grant_is_reported_as_such(demo_json: dict[str, Any]) -> Non
     finding = by_key(demo_json, "missing-grant", "payments/Deployment/refunds")
     assert finding["resources"] == [SECRET + "prod/payments/refunds-api-Rf4Kq9"]
     assert "secretsmanager:GetSecretValue allowed only when" in finding["message"]
-    assert '10.0.0.0/8' in finding["message"]
+    assert "10.0.0.0/8" in finding["message"]
 
 
-def test_describe_only_missing_grant_is_medium_and_covers_the_unresolved_pattern(demo_json: dict[str, Any]) -> None:
+def test_describe_only_missing_grant_is_medium_and_covers_the_unresolved_pattern(
+    demo_json: dict[str, Any],
+) -> None:
     finding = by_key(demo_json, "missing-grant", "analytics/Deployment/reporting")
     assert finding["message"].startswith("rotation checks will fail:")
     assert finding["resources"] == [SECRET + "prod/analytics/warehouse-Wh9Zn4"]
@@ -178,7 +183,16 @@ def _shuffled_copy(source: Path, target: Path, seed: int) -> None:
     rng = random.Random(seed)
     for path in sorted((target / "aws").glob("*.json")) + sorted((target / "k8s").rglob("*.json")):
         data = json.loads(path.read_text())
-        for key in ("items", "RoleDetailList", "Policies", "SecretList", "Parameters", "ResourcePolicies", "Keys", "associations"):
+        for key in (
+            "items",
+            "RoleDetailList",
+            "Policies",
+            "SecretList",
+            "Parameters",
+            "ResourcePolicies",
+            "Keys",
+            "associations",
+        ):
             if isinstance(data, dict) and isinstance(data.get(key), list):
                 rng.shuffle(data[key])
         path.write_text(json.dumps(data, indent=1))
@@ -195,7 +209,9 @@ def test_output_does_not_depend_on_input_order(tmp_path: Path) -> None:
         if seed == 2:
             files.reverse()
         args = [a for f in files for a in ("--k8s", f)]
-        result = run("scan", *args, "--aws", "state/aws", "--config", str(CONFIG), "--format", "json", cwd=tmp_path)
+        result = run(
+            "scan", *args, "--aws", "state/aws", "--config", str(CONFIG), "--format", "json", cwd=tmp_path
+        )
         assert result.returncode == 1, result.stderr
         outputs.append(result.stdout)
     assert outputs[0] == outputs[1]
@@ -210,7 +226,9 @@ def test_text_groups_findings_by_subject_worst_first() -> None:
         "iamscope scan: cluster prod-eu, account 111122223333: 17 workloads, 16 service accounts, "
         "21 roles, 25 secrets, 7 parameters"
     )
-    headers = [line.split("  (")[0] for line in lines if line and not line.startswith(" ") and line != lines[0]]
+    headers = [
+        line.split("  (")[0] for line in lines if line and not line.startswith(" ") and line != lines[0]
+    ]
     assert headers[:2] == [ROLE + "eks-prod-eu-node-group", "checkout/Deployment/checkout-web"]
     assert lines[-1] == "Summary: 2 critical, 9 high, 5 medium; 11 at or above --fail-on high"
     clean = result.stdout.split("No findings: ")[1].split("\n\n")[0].replace("\n  ", " ")
@@ -223,13 +241,18 @@ def test_text_groups_findings_by_subject_worst_first() -> None:
         "payments/Deployment/payments-api",
         "payments/StatefulSet/ledger",
     ]
-    assert "iamscope: warning: 1 mount(s) use provider 'vault': AWS analysis skipped for them" in result.stderr
+    assert (
+        "iamscope: warning: 1 mount(s) use provider 'vault': AWS analysis skipped for them" in result.stderr
+    )
 
 
 def test_markdown_summary_line_first() -> None:
     result = run("scan", str(DEMO), "--format", "markdown", "--fail-on", "critical")
     assert result.returncode == 1
-    assert result.stdout.splitlines()[0] == "**iamscope scan**: 2 critical, 9 high, 5 medium; 2 at or above `critical`"
+    assert (
+        result.stdout.splitlines()[0]
+        == "**iamscope scan**: 2 critical, 9 high, 5 medium; 2 at or above `critical`"
+    )
     assert "| critical | `node-role-secret-access` |" in result.stdout
 
 

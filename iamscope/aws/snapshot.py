@@ -423,4 +423,25 @@ def build_aws_inventory(raw: RawSnapshot) -> AwsInventory:
         warnings=tuple(warnings),
         gaps=tuple(sorted({w.message for w in warnings})),
         present=frozenset(raw),
+        listed=frozenset(_listed(raw, "secrets", "SecretList", "secretsmanager", account, default_region))
+        | frozenset(_listed(raw, "parameters", "Parameters", "ssmparameter", account, default_region)),
     )
+
+
+def _listed(
+    raw: RawSnapshot, key: str, field: str, kind: str, account: str | None, default_region: str | None
+) -> set[tuple[str, str, str]]:
+    """The (kind, account, region) a listing file covers: the region in its name (one file per region,
+    as DESIGN.md names them), else the regions of what it lists, else the cluster's region."""
+    covered: set[tuple[str, str, str]] = set()
+    for f in raw.get(key, ()):
+        regions = {r for r in (_region_from_name(f.name),) if r}
+        if not regions and isinstance(f.data, dict) and isinstance(f.data.get(field), list):
+            for item in f.data[field]:
+                arn = try_parse_arn(item.get("ARN", "")) if isinstance(item, dict) else None
+                if arn is not None:
+                    regions.add(arn.region)
+        if not regions and default_region:
+            regions.add(default_region)
+        covered |= {(kind, account or "", r) for r in regions}
+    return covered

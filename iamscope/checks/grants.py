@@ -12,6 +12,7 @@ from iamscope.checks.common import declaration_path, grant_edge, location_of, ro
 from iamscope.edges import Edge
 from iamscope.findings import RANK, Finding, is_pattern, lower, rule
 from iamscope.identity import TrustCheck
+from iamscope.policy.arn import try_parse_arn
 from iamscope.policy.wildcard import resource_matches
 
 IAM_DOCS = "https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_examples.html"
@@ -280,6 +281,8 @@ def missing(assessment: Assessment) -> Iterator[Finding]:
     for view in assessment.service_accounts.values():
         if not view.mounts or view.ascp_role is None or view.ascp_trust is None or not view.ascp_trust.admits:
             continue
+        if view.ascp_role not in assessment.roles:
+            continue  # what it grants is unknown (no IAM data for it): the scan is incomplete instead
         access = next(
             (ra for c, ra in view.access if c.role_arn == view.ascp_role and c.via == view.ascp_trust.via),
             None,
@@ -289,7 +292,13 @@ def missing(assessment: Assessment) -> Iterator[Finding]:
         # workload → (arn, problem, severity): high breaks the mount, medium breaks rotation (only
         # DescribeSecret), low cannot be verified (another account's resource policy decides)
         by_workload: dict[str, list[tuple[str, str, str]]] = {}
+        listed = assessment.inventory.aws.listed
         for need in view.needs:
+            where = try_parse_arn(need.arn)
+            if need.target.pattern and (
+                where is None or (need.target.kind, where.account, where.region) not in listed
+            ):
+                continue  # the real ARN is unknown (no listing): a grant on it may well cover it
             grant = access.grants.get(need.arn)
             problems: list[tuple[str, str]] = []
             for action in ASCP_ACTIONS[need.target.kind]:

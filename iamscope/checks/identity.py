@@ -79,6 +79,11 @@ def no_identity(assessment: Assessment) -> Iterator[Finding]:
         if not view.declared and view.name != "default":
             continue  # unknown, not absent: the scan says the input is incomplete (assess.py)
         pod_identity = any(m.use_pod_identity for m in view.mounts)
+        aws = assessment.inventory.aws
+        if pod_identity and (
+            "associations" not in aws.present or (assessment.cluster is None and len(aws.clusters) > 1)
+        ):
+            continue  # which association applies is unknown: the scan is incomplete instead (assess.py)
         if pod_identity:
             why = "the SPC sets usePodIdentity but no Pod Identity association names " + view.id
             if view.identity.annotation:

@@ -42,7 +42,11 @@ def access_json(view: ServiceAccountView) -> dict[str, Any]:
                 "resource": arn,
                 "actions": sorted(a.action for a in grant.actions),
                 "via": check.role_arn,
-                "readable": grant.readable or "no",
+                "readable": (
+                    "conditional"
+                    if grant.readable and check.outcome == "conditional"
+                    else grant.readable or "no"
+                ),
             }
             if is_pattern(arn):
                 entry["pattern"] = True
