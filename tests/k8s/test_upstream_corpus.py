@@ -1,4 +1,5 @@
-"""The upstream manifests (../shared/corpus/upstream: the driver's and the AWS provider's own install
+"""The upstream manifests (tests/data/upstream, a copy of ../shared/corpus/upstream: the driver's and the
+AWS provider's own install
 manifests and end-to-end test manifests) read without error through the CLI, give the expected workloads,
 leave other providers' SPCs alone, report unsubstituted placeholders, and resolve the AWS examples once
 a region and an account are known."""
@@ -17,12 +18,10 @@ from iamscope.state import load_inventory, sources
 from tests.conftest import REPO
 from tests.k8s.helpers import ACCOUNT, run_cli, write
 
-CORPUS = REPO.parent / "shared" / "corpus" / "upstream"
-
-pytestmark = pytest.mark.skipif(
-    not CORPUS.is_dir(),
-    reason=f"!!! UPSTREAM CORPUS MISSING: {CORPUS} does not exist; the upstream-manifest tests did NOT run !!!",
-)
+# The corpus is copied into the repository so that a clean clone tests it wherever it is checked out;
+# test_copy_matches_the_shared_corpus catches drift from the shared original.
+CORPUS = REPO / "tests" / "data" / "upstream"
+SHARED = REPO.parent / "shared" / "corpus" / "upstream"
 
 BATS = CORPUS / "secrets-store-csi-driver" / "test" / "bats" / "tests"
 PROVIDER_AWS = CORPUS / "provider-aws"
@@ -375,3 +374,11 @@ def test_examples_take_the_region_from_node_labels(
     )
     _, doc, _ = scan(capsys, "--k8s", str(EXAMPLES), "--k8s", str(nodes), "--aws", str(snapshot))
     assert [v["unresolved_needs"] for v in doc["access"]] == [[MY_SECRET_PATTERN], [MY_SECRET_PATTERN]]
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason=f"the shared corpus {SHARED} is not on this machine")
+def test_copy_matches_the_shared_corpus() -> None:
+    def files(root: Path) -> dict[str, bytes]:
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+    assert files(CORPUS) == files(SHARED)
