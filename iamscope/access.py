@@ -20,7 +20,7 @@ from iamscope.policy.document import PolicyDocument, Statement, parse_policy
 from iamscope.policy.evaluate import StatementRef, evaluate, evidence, ref
 from iamscope.policy.index import ArnIndex
 from iamscope.policy.matching import account_of, action_applies, is_account_entry
-from iamscope.policy.wildcard import has_wildcard, resource_matches
+from iamscope.policy.wildcard import action_matches, has_wildcard, resource_matches
 
 GET_SECRET = "secretsmanager:GetSecretValue"
 DESCRIBE_SECRET = "secretsmanager:DescribeSecret"
@@ -659,12 +659,6 @@ def _probes(pattern: str, account: str, regions: Sequence[str]) -> list[str]:
 
 
 def _reaches(pattern: str, action: str) -> bool:
-    from iamscope.policy.wildcard import action_matches
-
     if pattern.startswith("NotAction "):
         return not action_matches(pattern[len("NotAction ") :], action)
     return action_matches(pattern, action)
-
-
-def reach_evidence(grant: Grant) -> tuple[StatementRef, ...]:
-    return evidence(s for a in grant.actions for s in a.statements)

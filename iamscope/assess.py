@@ -190,21 +190,14 @@ def assess(inventory: Inventory, config: Config) -> Assessment:
         )
     roles = {r.arn: r for r in inventory.aws.roles}
     node_roles = tuple((r, calculator.access(r.arn)) for r in inventory.aws.roles if r.instance_profiles)
-    used_roles = {ra.role_arn for v in views.values() for _, ra in v.access} | {r.arn for r, _ in node_roles}
+    used = [ra for v in views.values() for _, ra in v.access] + [ra for _, ra in node_roles]
     gaps = sorted(
         {
             f"{arn} (attached to {ra.role_arn}) is not in the snapshot"
-            for v in views.values()
-            for _, ra in v.access
-            for arn in ra.missing_policies
-        }
-        | {
-            f"{arn} (attached to {ra.role_arn}) is not in the snapshot"
-            for _, ra in node_roles
+            for ra in used
             for arn in ra.missing_policies
         }
     )
-    del used_roles
     gaps += _snapshot_gaps(inventory, config, cluster, mounts, views)
     others = sorted({m.provider for m in mounts if m.provider and not m.aws})
     notes = tuple(

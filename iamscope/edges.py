@@ -24,12 +24,10 @@ HAS_BOUNDARY = "has-boundary"
 CAN_READ = "can-read"
 CAN_READ_IF = "can-read-if"
 ENCRYPTED_BY = "encrypted-by"
-CAN_DECRYPT = "can-decrypt"
 CONTAINS = "contains"
 SCHEDULED_ON = "scheduled-on"
 INSTANCE_PROFILE = "instance-profile"
 BOUND_TO = "bound-to"
-GRANTS = "grants"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,6 +18,7 @@ from iamscope.policy.analysis import Analysis, analyse
 from iamscope.policy.context import RequestContext
 from iamscope.policy.document import PolicyDocument
 from iamscope.policy.evaluate import StatementRef, evaluate
+from iamscope.policy.matching import account_of
 
 WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
 POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
@@ -302,8 +303,6 @@ def resolve_identities(
 
 
 def role_accounts(identities: Mapping[str, Identity]) -> dict[str, str | None]:
-    from iamscope.policy.matching import account_of
-
     return {
         sa: account_of(i.annotation or (i.association.role_arn if i.association else None))
         for sa, i in identities.items()

@@ -7,7 +7,7 @@ the grant must cover (`<name>-??????` for a secret)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from iamscope.ascp import (
@@ -413,13 +413,3 @@ def resolve_mounts(
         if v.driver == CSI_DRIVER
     ]
     return tuple(sorted(mounts, key=lambda m: (m.workload, m.volume)))
-
-
-def declared_targets(mounts: Sequence[Mount]) -> dict[str, list[tuple[Mount, ObjectRef, Target]]]:
-    """ARN (or pattern) → every (mount, object, target) declaring it."""
-    found: dict[str, list[tuple[Mount, ObjectRef, Target]]] = {}
-    for mount in mounts:
-        for ref in mount.objects:
-            for target in ref.targets:
-                found.setdefault(target.arn, []).append((mount, ref, target))
-    return found

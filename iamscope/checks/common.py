@@ -51,8 +51,3 @@ def location_of(assessment: Assessment, subject: str) -> Location | None:
         if sa.id == subject:
             return sa.location
     return None
-
-
-def role_location(assessment: Assessment) -> Location | None:
-    """Roles are declared in the AWS snapshot; reports point at its authorization details."""
-    return None
