@@ -55,6 +55,20 @@ def _finding_lines(f: Finding) -> list[str]:
     return lines
 
 
+def _table(order: list[str], groups: dict[str, list[Finding]]) -> list[str]:
+    """One row per subject, worst first: how many findings of each severity, and which rules."""
+    width = min(max(len(s) for s in order), 72)
+    rows = [f"  {'subject':<{width}}  crit high  med  low  rules"]
+    for subject in order:
+        counts = [
+            sum(1 for f in groups[subject] if f.severity == s) for s in ("critical", "high", "medium", "low")
+        ]
+        rules = ", ".join(sorted({f.rule for f in groups[subject]}))
+        name = subject if len(subject) <= width else "…" + subject[-(width - 1) :]
+        rows.append(f"  {name:<{width}}  " + " ".join(f"{c or '.':>4}" for c in counts) + f"  {rules}")
+    return rows
+
+
 def render_text(result: ScanResult, fail_on: str) -> str:
     a = result.assessment
     out: list[str] = []
@@ -72,6 +86,8 @@ def render_text(result: ScanResult, fail_on: str) -> str:
     for f in result.findings:
         groups.setdefault(f.subject, []).append(f)
     order = sorted(groups, key=lambda s: (min(RANK[f.severity] for f in groups[s]), s))
+    if order:
+        out += ["", *_table(order, groups)]
     for subject in order:
         out.append("")
         out.append(_header(subject, groups[subject], result))
