@@ -128,6 +128,7 @@ class Catalogue:
             if parsed is not None and kind is not None:
                 self.kinds[arn], self.accounts[arn] = kind, parsed.account
         self.with_policies = frozenset(a for a, s in self.secrets.items() if s.resource_policy is not None)
+        self.deleted = frozenset(a for a, s in self.secrets.items() if s.deleted)  # no value can be read
         # GetParametersByPath is authorized on the path asked for, not on the parameters it returns:
         # every ancestor path of a parameter, and what a (recursive) request on it returns
         under: dict[str, set[str]] = {}
@@ -394,7 +395,7 @@ class AccessCalculator:
                     inside |= reach(st)
         account = account_of(role.arn)
         kinds, accounts = self.catalogue.kinds, self.catalogue.accounts
-        for arn in sorted(candidates):
+        for arn in sorted(candidates - self.catalogue.deleted):
             if kinds.get(arn) != kind:
                 continue
             if (

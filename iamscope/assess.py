@@ -12,6 +12,7 @@ from iamscope.chain import RoleChains
 from iamscope.config import Config
 from iamscope.identity import Identity, TrustCheck, resolve_identities, role_accounts, select_cluster
 from iamscope.model import Cluster, Inventory, Role, Workload
+from iamscope.policy.arn import try_parse_arn
 from iamscope.resolve import Mount, ObjectRef, Target, resolve_mounts
 
 
@@ -67,7 +68,7 @@ class Assessment:
 def _session_tags(identity: Identity, cluster: Cluster | None) -> dict[str, str]:
     """The session tags EKS Pod Identity attaches to the role session (aws:PrincipalTag/...)."""
     a = identity.association
-    if a is None:
+    if a is None or a.disable_session_tags:
         return {}
     tags = {
         "kubernetes-namespace": a.namespace,
@@ -77,6 +78,23 @@ def _session_tags(identity: Identity, cluster: Cluster | None) -> dict[str, str]
     if cluster is not None:
         tags["eks-cluster-arn"] = cluster.arn
     return tags
+
+
+NODE_POLICY = ":policy/AmazonEKSWorkerNodePolicy"
+NODE_TAGS = ("eks:nodegroup-name", "alpha.eksctl.io/nodegroup-name", "karpenter.sh/discovery")
+
+
+def is_node_role(role: Role) -> bool:
+    """An instance-profile role that EKS nodes use: it carries the worker-node policy every node needs,
+    a node-group tag, or an instance profile named as EKS names its node groups' (`eks-<uuid>`). Other
+    EC2 roles of the account are not the cluster's."""
+    if not role.instance_profiles:
+        return False
+    return (
+        any(arn.endswith(NODE_POLICY) for arn in role.attached)
+        or any(key in NODE_TAGS for key, _ in role.tags)
+        or any(p.rsplit("/", 1)[-1].startswith("eks-") for p in role.instance_profiles)
+    )
 
 
 def _snapshot_gaps(
@@ -118,11 +136,28 @@ def _snapshot_gaps(
         )
     if any(m.use_pod_identity for m in aws_mounts) and "associations" not in present:
         gaps.append("no eks-pod-identity-associations*.json: Pod Identity roles are unknown")
-    kinds = {r.kind for m in aws_mounts for r in m.objects}
-    if "secretsmanager" in kinds and "secrets" not in present:
-        gaps.append("no secretsmanager-list-secrets*.json: declared secrets cannot be confirmed")
-    if "ssmparameter" in kinds and "parameters" not in present:
-        gaps.append("no ssm-describe-parameters*.json: declared parameters cannot be confirmed")
+    # every (kind, region) of this account the mounts read from needs its listing, or what is missing
+    # there cannot be told from what does not exist
+    unlisted: set[tuple[str, str]] = set()
+    for m in aws_mounts:
+        for ref in m.objects:
+            for t in ref.targets if not ref.rejected else ():
+                arn = try_parse_arn(t.arn)
+                account = arn.account if arn else None
+                if (
+                    arn
+                    and account == inventory.aws.account
+                    and (t.kind, account, arn.region) not in inventory.aws.listed
+                ):
+                    unlisted.add((t.kind, arn.region))
+    files = {
+        "secretsmanager": "secretsmanager-list-secrets-<region>.json",
+        "ssmparameter": "ssm-describe-parameters-<region>.json",
+    }
+    gaps += [
+        f"no {files[kind].replace('<region>', region)}: declared objects in {region} cannot be confirmed"
+        for kind, region in sorted(unlisted)
+    ]
     return gaps
 
 
@@ -162,7 +197,7 @@ def assess(inventory: Inventory, config: Config) -> Assessment:
         sa_mounts = tuple(mounts_by_sa.get(sa_id, ()))
         uses_pod_identity = any(m.use_pod_identity for m in sa_mounts)
         if uses_pod_identity:
-            ascp_role = identity.association.role_arn if identity.association else None
+            ascp_role = identity.association.pod_role if identity.association else None
             ascp_trust = identity.association_trust
         else:
             ascp_role, ascp_trust = identity.annotation, identity.annotation_trust
@@ -189,7 +224,7 @@ def assess(inventory: Inventory, config: Config) -> Assessment:
             access=access,
         )
     roles = {r.arn: r for r in inventory.aws.roles}
-    node_roles = tuple((r, calculator.access(r.arn)) for r in inventory.aws.roles if r.instance_profiles)
+    node_roles = tuple((r, calculator.access(r.arn)) for r in inventory.aws.roles if is_node_role(r))
     used = [ra for v in views.values() for _, ra in v.access] + [ra for _, ra in node_roles]
     gaps = sorted(
         {
@@ -198,7 +233,7 @@ def assess(inventory: Inventory, config: Config) -> Assessment:
             for arn in ra.missing_policies
         }
     )
-    gaps += _snapshot_gaps(inventory, config, cluster, mounts, views)
+    gaps += [*inventory.aws.gaps, *_snapshot_gaps(inventory, config, cluster, mounts, views)]
     others = sorted({m.provider for m in mounts if m.provider and not m.aws})
     notes = tuple(
         f"{sum(1 for m in mounts if m.provider == p)} mount(s) use provider {p!r}: "

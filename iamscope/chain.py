@@ -11,10 +11,9 @@ from iamscope.identity import TrustCheck
 from iamscope.model import Role
 from iamscope.policy.analysis import analyse
 from iamscope.policy.context import RequestContext
-from iamscope.policy.matching import account_of, is_account_entry
+from iamscope.policy.matching import account_of, action_applies, is_account_entry
 
 ASSUME_ROLE = "sts:AssumeRole"
-MAX_DEPTH = 5
 
 
 class RoleChains:
@@ -44,8 +43,15 @@ class RoleChains:
         found: list[TrustCheck] = []
         if source is not None:
             account = account_of(source.arn) or ""
-            candidates = {r.arn: r for key in (source.arn, account, "*") for r in self.trusting.get(key, ())}
             docs, boundary, _ = self.calculator.documents(source)
+            # a trust naming the role itself can grant alone (same account); one naming the account or
+            # everyone only delegates to the role's own policies, which must allow sts:AssumeRole
+            keys = [source.arn]
+            if any(
+                st.effect == "Allow" and action_applies(st, ASSUME_ROLE) for d in docs for st in d.statements
+            ):
+                keys += [account, "*"]
+            candidates = {r.arn: r for key in keys for r in self.trusting.get(key, ())}
             tags = {f"{PRINCIPAL_TAGS}{k}": v for k, v in source.tags}
             for arn in sorted(candidates):
                 if arn == source.arn:
@@ -83,7 +89,7 @@ class RoleChains:
         seen = {c.role_arn for c in starts}
         frontier = [c for c in starts if c.outcome in ("allowed", "conditional")]
         chained: list[TrustCheck] = []
-        for _ in range(MAX_DEPTH):
+        while frontier:  # no depth limit in AWS; `seen` ends loops
             following: list[TrustCheck] = []
             for check in frontier:
                 for nxt in self.direct(check.role_arn):
@@ -102,8 +108,6 @@ class RoleChains:
                     following.append(nxt)
             chained += following
             frontier = following
-            if not frontier:
-                break
         return tuple(chained)
 
 
@@ -114,6 +118,6 @@ def _account(entry: str) -> str:
 def chain_of(check: TrustCheck, checks: Mapping[str, TrustCheck]) -> list[TrustCheck]:
     """The checks from the service account's first role to `check`, following `source`."""
     path = [check]
-    while path[0].source and path[0].source in checks and len(path) <= MAX_DEPTH:
+    while path[0].source and path[0].source in checks and path[0].source not in {c.role_arn for c in path}:
         path.insert(0, checks[path[0].source])
     return path

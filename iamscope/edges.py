@@ -23,6 +23,8 @@ HAS_POLICY = "has-policy"
 HAS_BOUNDARY = "has-boundary"
 CAN_READ = "can-read"
 CAN_READ_IF = "can-read-if"
+CAN_CALL = "can-call"  # granted actions that return no value (DescribeSecret; GetSecretValue without the key)
+CAN_DECRYPT = "can-decrypt"
 ENCRYPTED_BY = "encrypted-by"
 CONTAINS = "contains"
 SCHEDULED_ON = "scheduled-on"
@@ -101,7 +103,8 @@ def identity_edge(sa: str, check: TrustCheck, *, annotated: bool) -> Edge:
 
 
 def reads(grant: Grant) -> Edge:
-    conditional = grant.readable == "conditional" or any(a.outcome == "conditional" for a in grant.actions)
+    readable = grant.readable
+    kind = CAN_CALL if readable is None else CAN_READ_IF if readable == "conditional" else CAN_READ
     # actions granted by the same statements under the same condition read as one clause
     clauses: dict[tuple[str, str], list[str]] = {}
     for a in grant.actions:
@@ -116,9 +119,18 @@ def reads(grant: Grant) -> Edge:
         parts.append(f"kms:Decrypt on {grant.needs_key}{when}")
     elif grant.needs_key:
         parts.append(f"but not kms:Decrypt on {grant.needs_key}")
+    return Edge(source=grant.role_arn, target=grant.resource, kind=kind, reason="; ".join(parts))
+
+
+def decrypts(grant: Grant) -> Edge | None:
+    """The role may use the customer-managed key that protects the resource (through its service)."""
+    if grant.decrypt is None or grant.needs_key is None:
+        return None
+    statements = ", ".join(str(s) for s in grant.decrypt.statements) or "the key policy"
+    when = f" only when {grant.decrypt.when}" if grant.decrypt.when else ""
     return Edge(
         source=grant.role_arn,
-        target=grant.resource,
-        kind=CAN_READ_IF if conditional else CAN_READ,
-        reason="; ".join(parts),
+        target=grant.needs_key,
+        kind=CAN_DECRYPT,
+        reason=f"kms:Decrypt for {grant.resource}{when} ({statements})",
     )

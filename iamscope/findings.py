@@ -18,6 +18,14 @@ SEVERITIES = ("critical", "high", "medium", "low", "info")
 RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
 
+def listing(items: Iterable[str], limit: int = 6) -> str:
+    """A list for a message, cut short: the finding's `objects` and `resources` hold all of it."""
+    shown = list(items)
+    if len(shown) <= limit:
+        return ", ".join(shown)
+    return ", ".join(shown[:limit]) + f" and {len(shown) - limit} more"
+
+
 def lower(severity: str) -> str:
     """One step less severe (a grant that holds only under conditions)."""
     return SEVERITIES[min(RANK[severity] + 1, len(SEVERITIES) - 1)]
@@ -37,12 +45,13 @@ class Finding:
     evidence: tuple[Edge, ...] = ()
     remediation: str = ""
     location: Location | None = None
-    key: str = ""  # what distinguishes two findings of one rule on one subject (kept out of output)
+    key: str = ""  # what tells two findings of one rule, subject and role apart (kept out of output)
 
     @property
     def fingerprint(self) -> str:
-        """Stable across runs and input order; changes only when what the finding is about changes."""
-        parts = [self.rule, self.subject, self.role_arn or "", self.key, *self.resources, "|", *self.patterns]
+        """What the finding is about: its rule, subject, role and key. Not the resources it reaches or
+        its wording, so a baseline keyed on it survives a new secret or a reworded message."""
+        parts = [self.rule, self.subject, self.role_arn or "", self.key]
         return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
     def sort_key(self) -> tuple[int, str, str, str, str]:

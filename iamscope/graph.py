@@ -6,11 +6,12 @@ the renderers of `graph --format json|dot|graphml`."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import networkx as nx
 
+from iamscope.access import Grant
 from iamscope.assess import Assessment
 from iamscope.edges import (
     BOUND_TO,
@@ -22,6 +23,7 @@ from iamscope.edges import (
     SCHEDULED_ON,
     Edge,
     declares,
+    decrypts,
     identity_edge,
     mounts,
     reads,
@@ -113,15 +115,13 @@ def assessment_edges(a: Assessment) -> Iterator[Edge]:
             if access.role_arn in seen_roles:
                 continue
             seen_roles.add(access.role_arn)
-            for grant in access.grants.values():
-                yield reads(grant)
+            yield from _grant_edges(access.grants.values())
     for role, access in a.node_roles:
         for profile in role.instance_profiles:
             yield Edge(source=profile, target=role.arn, kind=INSTANCE_PROFILE, reason="InstanceProfileList")
         if role.arn not in seen_roles:
             seen_roles.add(role.arn)
-            for grant in access.grants.values():
-                yield reads(grant)
+            yield from _grant_edges(access.grants.values())
     for role in inv.aws.roles:
         if role.arn not in seen_roles:
             continue
@@ -148,6 +148,14 @@ def assessment_edges(a: Assessment) -> Iterator[Edge]:
                 kind=BOUND_TO,
                 reason=f"{binding.kind} {binding.id}",
             )
+
+
+def _grant_edges(grants: Iterable[Grant]) -> Iterator[Edge]:
+    for grant in grants:
+        yield reads(grant)
+        decrypt = decrypts(grant)
+        if decrypt is not None:
+            yield decrypt
 
 
 def build_graph(a: Assessment) -> nx.MultiDiGraph:

@@ -9,16 +9,18 @@ whatever the annotation says."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from iamscope.config import Config
 from iamscope.model import Cluster, Inventory, PodIdentityAssociation, Role
 from iamscope.policy.analysis import Analysis, analyse
+from iamscope.policy.arn import try_parse_arn
 from iamscope.policy.context import RequestContext
 from iamscope.policy.document import PolicyDocument
 from iamscope.policy.evaluate import StatementRef, evaluate
 from iamscope.policy.matching import account_of
+from iamscope.policy.wildcard import Mode, compile_pattern
 
 WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
 POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
@@ -65,6 +67,18 @@ def select_cluster(inventory: Inventory, config: Config) -> Cluster | None:
     return clusters[0] if len(clusters) == 1 else None
 
 
+def provider_for(cluster: Cluster, role_arn: str) -> str | None:
+    """The IAM OIDC provider a role's trust must name for the cluster's tokens: the one for the
+    cluster's issuer in the role's own account (a role in another account trusts a provider created
+    there for the same issuer, as cross-account IRSA does)."""
+    if not cluster.oidc_issuer:
+        return None
+    parsed = try_parse_arn(role_arn)
+    account = parsed.account if parsed else cluster.account
+    partition = parsed.partition if parsed else "aws"
+    return f"arn:{partition}:iam::{account}:oidc-provider/{cluster.oidc_issuer}"
+
+
 def trusts_provider(document: PolicyDocument, provider_arn: str) -> bool:
     return any(
         s.effect == "Allow" and s.principals is not None and provider_arn in s.principals.values("Federated")
@@ -72,11 +86,13 @@ def trusts_provider(document: PolicyDocument, provider_arn: str) -> bool:
     )
 
 
-def _sub_values(document: PolicyDocument, issuer: str, provider_arn: str) -> set[str] | None:
-    """The exact `sub` values a trust admits when every allowing statement pins them with
-    StringEquals; None when some statement admits more (StringLike, no sub condition...)."""
+def _sub_filter(document: PolicyDocument, issuer: str, provider_arn: str) -> Callable[[str], bool] | None:
+    """Which `sub` values a trust can admit at most, when every allowing statement pins `sub` with a
+    positive StringEquals or StringLike (so a full evaluation is needed only for those SAs); None when
+    some statement admits more (no sub condition, a negated operator, IfExists...)."""
     key = f"{issuer}:sub".lower()
-    values: set[str] = set()
+    exact: set[str] = set()
+    patterns: list[str] = []
     for s in document.statements:
         if (
             s.effect != "Allow"
@@ -88,14 +104,22 @@ def _sub_values(document: PolicyDocument, issuer: str, provider_arn: str) -> set
             c
             for c in s.conditions
             if c.key.lower() == key
-            and c.operator.name == "StringEquals"
+            and c.operator.name in ("StringEquals", "StringLike")
+            and not c.operator.negated
             and not c.if_exists
             and c.qualifier is None
         ]
         if not pinned:
             return None
-        values.update(pinned[0].values)
-    return values
+        for c in pinned:
+            if c.operator.name == "StringLike":
+                patterns.extend(c.values)
+            else:
+                exact.update(c.values)
+    if not patterns:
+        return exact.__contains__
+    regex = compile_pattern(tuple(patterns), Mode.PLAIN)
+    return lambda value: value in exact or regex.fullmatch(value) is not None
 
 
 def check_irsa(
@@ -129,7 +153,7 @@ def check_irsa(
         return TrustCheck(
             role_arn=role_arn, via="irsa", outcome="denied", reason="the role has no trust policy"
         )
-    provider = cluster.oidc_provider_arn
+    provider = provider_for(cluster, role.arn) or ""
     result, statements = web_identity(role.trust, role.arn, cluster, subject(namespace, name), AUDIENCE)
     if result.outcome == "allowed":
         where = ", ".join(f"statement {r.index}" + (f" (Sid {r.sid!r})" if r.sid else "") for r in statements)
@@ -162,7 +186,7 @@ def web_identity(
 ) -> tuple[Analysis, tuple[StatementRef, ...]]:
     """Whether the trust admits a token of the cluster's issuer with this `sub` and `aud`, and the
     statements that decide it. Keys iamscope cannot know (a source IP) stay unknown."""
-    issuer, provider = cluster.oidc_issuer or "", cluster.oidc_provider_arn or ""
+    issuer, provider = cluster.oidc_issuer or "", provider_for(cluster, role_arn) or ""
     values = {f"{issuer}:sub": sub, f"{issuer}:aud": aud}
     context = RequestContext(values, complete=False, known_prefixes=_other_issuers(trust, issuer))
     result = analyse([], WEB_IDENTITY, role_arn, context, resource_policy=trust, principal=provider)
@@ -236,6 +260,48 @@ def check_pod_identity(
     )
 
 
+def check_target_role(
+    target: Role | None, association: PodIdentityAssociation, hop: TrustCheck, *, iam_read: bool
+) -> TrustCheck:
+    """An association with a targetRoleArn: EKS assumes the target role with the association role's
+    credentials (sts:AssumeRole and sts:TagSession) and hands the pod the target's."""
+    arn = association.target_role_arn or ""
+    via = f"Pod Identity association {association.arn} (target role, through {association.role_arn})"
+    if target is None:
+        outcome = (
+            "missing" if iam_read and account_of(arn) == account_of(association.role_arn) else "unverified"
+        )
+        return TrustCheck(
+            role_arn=arn,
+            via="pod-identity",
+            outcome=outcome,
+            reason=f"{via}: the target role is not in the snapshot",
+        )
+    if target.trust is None:
+        return TrustCheck(
+            role_arn=arn, via="pod-identity", outcome="denied", reason=f"{via}: it has no trust policy"
+        )
+    results = [
+        analyse([], action, arn, {}, resource_policy=target.trust, principal=association.role_arn)
+        for action in ("sts:AssumeRole", "sts:TagSession")
+    ]
+    if any(r.outcome == "denied" for r in results):
+        return TrustCheck(
+            role_arn=arn,
+            via="pod-identity",
+            outcome="denied",
+            reason=f"{via}: its trust policy does not let {association.role_arn} assume and tag it",
+        )
+    conditional = any(r.outcome == "conditional" for r in results) or hop.outcome == "conditional"
+    return TrustCheck(
+        role_arn=arn,
+        via="pod-identity",
+        outcome="conditional" if conditional else hop.outcome,
+        reason=f"{via}; {hop.reason}",
+        statements=hop.statements,
+    )
+
+
 def resolve_identities(
     inventory: Inventory, config: Config, service_accounts: Sequence[tuple[str, str]]
 ) -> dict[str, Identity]:
@@ -254,18 +320,16 @@ def resolve_identities(
     # Roles whose trust names this cluster's provider, and the SAs each can admit at most: the SAs its
     # StringEquals `sub` values name, or every SA when a statement admits more.
     candidates: dict[str, list[str]] = {}
-    provider = cluster.oidc_provider_arn if cluster else None
     by_subject = {subject(ns, name): f"{ns}/ServiceAccount/{name}" for ns, name in service_accounts}
-    if cluster is not None and provider is not None and cluster.oidc_issuer is not None:
+    if cluster is not None and cluster.oidc_issuer is not None:
         for role in inventory.aws.roles:
-            if role.trust is None or not trusts_provider(role.trust, provider):
+            provider = provider_for(cluster, role.arn)
+            if role.trust is None or provider is None or not trusts_provider(role.trust, provider):
                 continue
-            pinned = _sub_values(role.trust, cluster.oidc_issuer, provider)
-            admitted = (
-                by_subject.values() if pinned is None else (by_subject[v] for v in pinned if v in by_subject)
-            )
-            for sa_id in admitted:
-                candidates.setdefault(sa_id, []).append(role.arn)
+            admits = _sub_filter(role.trust, cluster.oidc_issuer, provider)
+            for sub_value, sa_id in by_subject.items():
+                if admits is None or admits(sub_value):
+                    candidates.setdefault(sa_id, []).append(role.arn)
 
     identities: dict[str, Identity] = {}
     for ns, name in service_accounts:
@@ -288,7 +352,11 @@ def resolve_identities(
             association_trust = check_pod_identity(
                 roles.get(association.role_arn), association, cluster, iam_read=iam_read
             )
-            checks[(association.role_arn, "pod-identity")] = association_trust
+            if association.target_role_arn and association_trust.admits:
+                association_trust = check_target_role(
+                    roles.get(association.target_role_arn), association, association_trust, iam_read=iam_read
+                )
+            checks[(association_trust.role_arn, "pod-identity")] = association_trust
         identities[sa_id] = Identity(
             service_account=sa_id,
             namespace=ns,
@@ -304,6 +372,6 @@ def resolve_identities(
 
 def role_accounts(identities: Mapping[str, Identity]) -> dict[str, str | None]:
     return {
-        sa: account_of(i.annotation or (i.association.role_arn if i.association else None))
+        sa: account_of(i.annotation or (i.association.pod_role if i.association else None))
         for sa, i in identities.items()
     }

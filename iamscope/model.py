@@ -263,6 +263,7 @@ class Secret:
     tags: Pairs
     resource_policy: PolicyDocument | None
     source: str
+    deleted: str | None = None  # DeletedDate: scheduled for deletion, its value can no longer be read
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -313,6 +314,13 @@ class PodIdentityAssociation:
     service_account: str
     role_arn: str
     source: str
+    target_role_arn: str | None = None  # EKS assumes it with role_arn's credentials: the pod gets this one
+    disable_session_tags: bool = False
+
+    @property
+    def pod_role(self) -> str:
+        """The role whose credentials the pod receives."""
+        return self.target_role_arn or self.role_arn
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

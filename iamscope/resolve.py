@@ -60,6 +60,7 @@ class ObjectRef:
     kind: str | None
     targets: tuple[Target, ...]
     problems: tuple[str, ...]  # why ASCP would fail or what cannot be told, in words
+    rejected: bool = False  # ASCP's validation refuses it (and with it the mount), whatever AWS holds
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -141,6 +142,17 @@ def _secret_target(name: str, region: str, account: str, failover: bool, lk: _Lo
     else:
         known = lk.secrets_by_name.get((region, account, name))
         secret_name = name
+    if known is not None and known.deleted:
+        return Target(
+            arn=known.arn,
+            kind=SECRETSMANAGER,
+            region=known.region,
+            known=False,
+            pattern=False,
+            failover=failover,
+            kms_key=None,
+            reason=f"secret {known.name!r} is scheduled for deletion ({known.deleted}): GetSecretValue fails",
+        )
     if known is not None:
         how = "ARN" if parsed is not None else "name"
         return Target(
@@ -278,6 +290,7 @@ def resolve_object(
         kind=kind,
         targets=tuple(unique[a] for a in sorted(unique)),
         problems=tuple(problems),
+        rejected=bool(obj.problems or arn_problems),
     )
 
 

@@ -263,6 +263,7 @@ def _secrets(files: Sequence[RawFile], policies: Mapping[str, tuple[_Place, Any]
             tags=_tags(entry.get("Tags"), place.at(".Tags")),
             resource_policy=policy,
             source=place.source,
+            deleted=str(entry["DeletedDate"]) if entry.get("DeletedDate") else None,
         )
     return [secrets[k] for k in sorted(secrets)]
 
@@ -339,6 +340,8 @@ def _associations(files: Sequence[RawFile]) -> list[PodIdentityAssociation]:
             service_account=place.at(".serviceAccount").text(entry.get("serviceAccount")),
             role_arn=place.at(".roleArn").text(entry.get("roleArn")),
             source=place.source,
+            target_role_arn=place.at(".targetRoleArn").opt(entry.get("targetRoleArn")),
+            disable_session_tags=entry.get("disableSessionTags") is True,
         )
     return [found[k] for k in sorted(found)]
 
@@ -421,11 +424,34 @@ def build_aws_inventory(raw: RawSnapshot) -> AwsInventory:
         clusters=tuple(clusters),
         associations=tuple(_associations(raw.get("associations", ()))),
         warnings=tuple(warnings),
-        gaps=tuple(sorted({w.message for w in warnings})),
+        gaps=tuple(sorted(_truncated(raw))),
         present=frozenset(raw),
         listed=frozenset(_listed(raw, "secrets", "SecretList", "secretsmanager", account, default_region))
         | frozenset(_listed(raw, "parameters", "Parameters", "ssmparameter", account, default_region)),
     )
+
+
+CONTINUATION = ("NextToken", "Marker", "nextToken")
+
+
+def _truncated(raw: RawSnapshot) -> list[str]:
+    """A listing saved page by page is complete only when some page says nothing more follows (the
+    AWS CLI prints a continuation token only when told not to paginate, or with --max-items)."""
+    gaps = []
+    for key, files in raw.items():
+        if key == "identity" or key == "clusters":
+            continue
+        more = [
+            f.name
+            for f in files
+            if isinstance(f.data, dict)
+            and (f.data.get("IsTruncated") is True or any(f.data.get(k) for k in CONTINUATION))
+        ]
+        if more and len(more) == len(files):
+            gaps.append(
+                f"{', '.join(more)}: a page that says more follows (IsTruncated/NextToken), and no last page"
+            )
+    return gaps
 
 
 def _listed(

@@ -10,7 +10,7 @@ from iamscope.access import ASCP_ACTIONS, DECRYPT, DESCRIBE_SECRET, Grant, RoleA
 from iamscope.assess import Assessment, ServiceAccountView
 from iamscope.checks.common import declaration_path, grant_edge, location_of, role_path, subjects
 from iamscope.edges import Edge
-from iamscope.findings import RANK, Finding, is_pattern, lower, rule
+from iamscope.findings import RANK, Finding, is_pattern, listing, lower, rule
 from iamscope.identity import TrustCheck
 from iamscope.policy.arn import try_parse_arn
 from iamscope.policy.wildcard import resource_matches
@@ -69,7 +69,7 @@ def wildcard_action(assessment: Assessment) -> Iterator[Finding]:
             subject=role_arn,
             role_arn=role_arn,
             message=f"grants secret-reading actions through {', '.join(actions)} ({_statement_list(hits)}); "
-            f"usable by {', '.join(_users(users))}",
+            f"usable by {listing(_users(users))}",
             resources=tuple(sorted({a for w in hits for a in w.reached})),
             patterns=tuple(actions),
             objects=_users(users),
@@ -113,7 +113,7 @@ def wildcard_resource(assessment: Assessment) -> Iterator[Finding]:
             f"{len(reached)} known secret(s)/parameter(s)"
             + ("; it covers every secret or parameter of the account in a region" if everything else "")
             + ("; what is created later is reached only under conditions" if conditional else "")
-            + f"; usable by {', '.join(_users(users))}",
+            + f"; usable by {listing(_users(users))}",
             resources=reached,
             patterns=tuple(patterns),
             objects=_users(users),
@@ -204,7 +204,7 @@ def cross_workload(assessment: Assessment) -> Iterator[Finding]:
                     service_account=view.id,
                     role_arn=role_arn,
                     message=f"can read {_count(resources)} that {len(declarers)} other "
-                    f"workload(s) declare ({', '.join(declarers)})"
+                    f"workload(s) declare ({listing(declarers)})"
                     + (
                         f", across namespaces ({', '.join(sorted(namespaces - {view.namespace}))})"
                         if cross_ns
@@ -244,8 +244,8 @@ def excess(assessment: Assessment) -> Iterator[Finding]:
         for role_arn in sorted(set(by_role) | set(patterns)):
             grants = by_role.get(role_arn, [])
             pats = tuple(sorted(patterns.get(role_arn, ())))
-            if not grants and not pats:
-                continue
+            if not grants:
+                continue  # a pattern alone is the role's wildcard-resource finding, said once there
             resources = tuple(sorted(g.resource for g in grants))
             what = f"{len(resources)} secret(s)/parameter(s) no workload declares"
             if pats:
@@ -337,7 +337,6 @@ def missing(assessment: Assessment) -> Iterator[Finding]:
                 resources=tuple(sorted({a for a, _, _ in items})),
                 evidence=tuple(role_path(assessment, view, workload, view.ascp_trust)),
                 location=location_of(assessment, workload),
-                key="|".join(text for _, text, _ in items),
             )
 
 

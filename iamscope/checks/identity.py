@@ -9,8 +9,8 @@ from collections.abc import Iterable, Iterator
 from iamscope.assess import Assessment
 from iamscope.checks.common import location_of, role_path, subjects
 from iamscope.edges import declares, mounts
-from iamscope.findings import Finding, rule
-from iamscope.identity import AUDIENCE, subject, trusts_provider, web_identity
+from iamscope.findings import Finding, listing, rule
+from iamscope.identity import AUDIENCE, provider_for, subject, trusts_provider, web_identity
 from iamscope.model import Cluster, Role
 from iamscope.policy.arn import try_parse_arn
 from iamscope.policy.document import Statement
@@ -184,7 +184,7 @@ def _trust_problems(
     issuer = cluster.oidc_issuer
     problems: list[tuple[str, str]] = []
     probe, _ = web_identity(role.trust, role.arn, cluster, PROBE_SUB, AUDIENCE)
-    shown = ", ".join(admitted) or "none yet"
+    shown = listing(admitted) or "none yet"
     if probe.outcome == "allowed":
         problems.append(
             ("critical", f"admits every service account of the cluster (in this cluster: {shown})")
@@ -244,11 +244,12 @@ def _trust_problems(
 )
 def broad_trust(assessment: Assessment) -> Iterator[Finding]:
     cluster = assessment.cluster
-    if cluster is None or cluster.oidc_issuer is None or cluster.oidc_provider_arn is None:
+    if cluster is None or cluster.oidc_issuer is None:
         return
     admitted = _admitted_by(assessment)
     for role in assessment.inventory.aws.roles:
-        if role.trust is None or not trusts_provider(role.trust, cluster.oidc_provider_arn):
+        provider = provider_for(cluster, role.arn)
+        if role.trust is None or provider is None or not trusts_provider(role.trust, provider):
             continue
         problems = _trust_problems(assessment, role, cluster, admitted.get(role.arn, []))
         if not problems:
@@ -298,7 +299,7 @@ def shared_role(assessment: Assessment) -> Iterator[Finding]:
             if readable:
                 crossing.append(f"{sa} can read {len(readable)} of the others'")
         namespaces = sorted({assessment.service_accounts[sa].namespace for sa in sas})
-        message = f"used by {len(sas)} service accounts for their mounts: {', '.join(sorted(sas))}"
+        message = f"used by {len(sas)} service accounts for their mounts: {listing(sorted(sas))}"
         if len(namespaces) > 1:
             message += f" (namespaces {', '.join(namespaces)})"
         if crossing:
@@ -343,7 +344,7 @@ def shared_service_account(assessment: Assessment) -> Iterator[Finding]:
             subject=view.id,
             service_account=view.id,
             role_arn=view.ascp_role,
-            message=f"{len(view.workloads)} workloads run as it: {', '.join(view.workloads)}"
+            message=f"{len(view.workloads)} workloads run as it: {listing(view.workloads)}"
             + (f" ({'; '.join(extra)} secret(s)/parameter(s) it does not declare)" if extra else ""),
             resources=tuple(sorted(union)),
             objects=view.workloads,

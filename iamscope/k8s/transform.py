@@ -498,15 +498,48 @@ def _is_spc(obj: _Obj) -> bool:
     )
 
 
-def _dedupe(objs: Iterable[_Obj], key: Callable[[_Obj], tuple[str, ...]]) -> list[_Obj]:
-    """One object per identity: the first by file and line, so input order never matters."""
+def _meaning(obj: _Obj) -> tuple[object, ...]:
+    """What the analysis reads of an object (not status, resource versions or timestamps)."""
+    meta = _meta(obj)
+    return tuple(
+        repr(x)
+        for x in (
+            meta.get("annotations"),
+            meta.get("labels"),
+            obj.data.get("spec"),
+            obj.data.get("rules"),
+            obj.data.get("roleRef"),
+            obj.data.get("subjects"),
+            obj.data.get("aggregationRule"),
+        )
+    )
+
+
+def _dedupe(
+    objs: Iterable[_Obj], key: Callable[[_Obj], tuple[str, ...]], conflicts: list[Warning] | None = None
+) -> list[_Obj]:
+    """One object per identity: the first by file and line, so input order never matters. The same
+    object given twice with different content is said, since only one of the two is used."""
     chosen: dict[tuple[str, ...], _Obj] = {}
     for obj in sorted(objs, key=lambda o: (o.location.file, o.location.line or 0)):
-        chosen.setdefault(key(obj), obj)
+        first = chosen.setdefault(key(obj), obj)
+        if first is not obj and conflicts is not None and _meaning(first) != _meaning(obj):
+            conflicts.append(
+                Warning(
+                    source=str(obj.location),
+                    message=f"{obj.kind}/{obj.name} in {obj.namespace} is also declared at {first.location} "
+                    "with different content; that one is used",
+                )
+            )
     return [chosen[k] for k in sorted(chosen)]
 
 
 def build_kube_inventory(raws: Iterable[RawObject], warnings: Iterable[Warning] = ()) -> KubeInventory:
+    conflicts: list[Warning] = []
+
+    def dedupe(objs: Iterable[_Obj], key: Callable[[_Obj], tuple[str, ...]]) -> list[_Obj]:
+        return _dedupe(objs, key, conflicts)
+
     by_kind: dict[str, list[_Obj]] = {}
     skipped: Counter[str] = Counter()
     for raw in raws:
@@ -522,7 +555,7 @@ def build_kube_inventory(raws: Iterable[RawObject], warnings: Iterable[Warning] 
     def cluster_key(o: _Obj) -> tuple[str, ...]:
         return (o.kind, o.name)
 
-    workload_objs = _dedupe((o for k in WORKLOAD_KINDS for o in by_kind.get(k, ())), ns_key)
+    workload_objs = dedupe((o for k in WORKLOAD_KINDS for o in by_kind.get(k, ())), ns_key)
     for kind, objs in by_kind.items():
         if kind not in _READ:
             skipped[kind] += len(objs)
@@ -530,27 +563,27 @@ def build_kube_inventory(raws: Iterable[RawObject], warnings: Iterable[Warning] 
         Warning(source="--k8s", message=f"skipped {n} object(s) of kind {kind}: not used by the analysis")
         for kind, n in sorted(skipped.items())
     ]
-    spcs = [_spc(o) for o in _dedupe(by_kind.get("SecretProviderClass", ()), ns_key)]
+    spcs = [_spc(o) for o in dedupe(by_kind.get("SecretProviderClass", ()), ns_key)]
     return KubeInventory(
         workloads=tuple(_fold_workloads(workload_objs)),
         service_accounts=tuple(
-            _service_account(o) for o in _dedupe(by_kind.get("ServiceAccount", ()), ns_key)
+            _service_account(o) for o in dedupe(by_kind.get("ServiceAccount", ()), ns_key)
         ),
         spcs=tuple(spcs),
         namespaces=tuple(
             Namespace(id=f"Namespace/{o.name}", name=o.name, labels=_labels(o), location=o.location)
-            for o in _dedupe(by_kind.get("Namespace", ()), cluster_key)
+            for o in dedupe(by_kind.get("Namespace", ()), cluster_key)
         ),
-        nodes=tuple(_node(o) for o in _dedupe(by_kind.get("Node", ()), cluster_key)),
+        nodes=tuple(_node(o) for o in dedupe(by_kind.get("Node", ()), cluster_key)),
         rbac_roles=tuple(
             sorted(
-                (_rbac_role(o) for o in _dedupe(by_kind.get("Role", ()), ns_key)),
+                (_rbac_role(o) for o in dedupe(by_kind.get("Role", ()), ns_key)),
                 key=lambda r: r.id,
             )
         )
-        + tuple(_rbac_role(o) for o in _dedupe(by_kind.get("ClusterRole", ()), cluster_key)),
-        bindings=tuple(_binding(o) for o in _dedupe(by_kind.get("RoleBinding", ()), ns_key))
-        + tuple(_binding(o) for o in _dedupe(by_kind.get("ClusterRoleBinding", ()), cluster_key)),
+        + tuple(_rbac_role(o) for o in dedupe(by_kind.get("ClusterRole", ()), cluster_key)),
+        bindings=tuple(_binding(o) for o in dedupe(by_kind.get("RoleBinding", ()), ns_key))
+        + tuple(_binding(o) for o in dedupe(by_kind.get("ClusterRoleBinding", ()), cluster_key)),
         secrets=tuple(
             KubeSecret(
                 id=f"{o.namespace}/Secret/{o.name}",
@@ -559,9 +592,9 @@ def build_kube_inventory(raws: Iterable[RawObject], warnings: Iterable[Warning] 
                 labels=_labels(o),
                 location=o.location,
             )
-            for o in _dedupe(by_kind.get("Secret", ()), ns_key)
+            for o in dedupe(by_kind.get("Secret", ()), ns_key)
         ),
-        warnings=tuple(notes),
+        warnings=tuple(notes + conflicts),
     )
 
 

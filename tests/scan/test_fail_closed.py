@@ -33,8 +33,10 @@ NO_IAM = "no iam-authorization-details.json: which roles exist and what they gra
 NO_CLUSTER = "no eks-describe-cluster*.json: IRSA trust policies cannot be verified"
 TWO_CLUSTERS = f"the snapshot holds clusters staging, {CLUSTER}: set cluster.name to say which one to scan"
 NO_ASSOCIATIONS = "no eks-pod-identity-associations*.json: Pod Identity roles are unknown"
-NO_SECRETS = "no secretsmanager-list-secrets*.json: declared secrets cannot be confirmed"
-NO_PARAMETERS = "no ssm-describe-parameters*.json: declared parameters cannot be confirmed"
+NO_SECRETS = (
+    "no secretsmanager-list-secrets-eu-west-1.json: declared objects in eu-west-1 cannot be confirmed"
+)
+NO_PARAMETERS = "no ssm-describe-parameters-eu-west-1.json: declared objects in eu-west-1 cannot be confirmed"
 
 
 def irsa_app(state: State, *, trusted_sa: str = "api") -> str:
