@@ -7,9 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from iamscope.access import PRINCIPAL_TAGS, AccessCalculator
-from iamscope.identity import TrustCheck
+from iamscope.identity import TrustCheck, may_assume
 from iamscope.model import Role
-from iamscope.policy.analysis import analyse
 from iamscope.policy.context import RequestContext
 from iamscope.policy.matching import account_of, action_applies, is_account_entry
 
@@ -58,15 +57,9 @@ class RoleChains:
                     continue
                 target = candidates[arn]
                 context = RequestContext(tags, complete=False, known_prefixes=(PRINCIPAL_TAGS,))
-                result = analyse(
-                    docs,
-                    ASSUME_ROLE,
-                    arn,
-                    context,
-                    boundary=boundary,
-                    resource_policy=target.trust,
-                    principal=source.arn,
-                )
+                if target.trust is None:
+                    continue
+                result = may_assume(docs, boundary, ASSUME_ROLE, arn, target.trust, source.arn, context)
                 if result.outcome == "denied":
                     continue
                 when = f" only when {result.when}" if result.outcome == "conditional" else ""

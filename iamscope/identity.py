@@ -260,8 +260,39 @@ def check_pod_identity(
     )
 
 
+def may_assume(
+    documents: Sequence[PolicyDocument],
+    boundary: PolicyDocument | None,
+    action: str,
+    role_arn: str,
+    trust: PolicyDocument,
+    principal: str,
+    context: RequestContext | Mapping[str, str] | None = None,
+) -> Analysis:
+    """Whether `principal` (a role, with its policies) may call `action` (sts:AssumeRole,
+    sts:TagSession) on a role. A role's trust policy must allow the call in every case, even in the
+    same account where an identity policy alone would do for other resources (IAM User Guide, "How
+    IAM roles differ from resource-based policies"); where the trust names only the account, the
+    principal's own policies must allow it too."""
+    return analyse(
+        documents,
+        action,
+        role_arn,
+        context,
+        boundary=boundary,
+        resource_policy=trust,
+        principal=principal,
+        role_trust=True,
+    )
+
+
 def check_target_role(
-    target: Role | None, association: PodIdentityAssociation, hop: TrustCheck, *, iam_read: bool
+    target: Role | None,
+    association: PodIdentityAssociation,
+    hop: TrustCheck,
+    hop_policies: tuple[Sequence[PolicyDocument], PolicyDocument | None],
+    *,
+    iam_read: bool,
 ) -> TrustCheck:
     """An association with a targetRoleArn: EKS assumes the target role with the association role's
     credentials (sts:AssumeRole and sts:TagSession) and hands the pod the target's."""
@@ -281,8 +312,10 @@ def check_target_role(
         return TrustCheck(
             role_arn=arn, via="pod-identity", outcome="denied", reason=f"{via}: it has no trust policy"
         )
+    # the association role's own policies count: across accounts both sides must allow
+    documents, boundary = hop_policies
     results = [
-        analyse([], action, arn, {}, resource_policy=target.trust, principal=association.role_arn)
+        may_assume(documents, boundary, action, arn, target.trust, association.role_arn)
         for action in ("sts:AssumeRole", "sts:TagSession")
     ]
     if any(r.outcome == "denied" for r in results):
@@ -302,12 +335,23 @@ def check_target_role(
     )
 
 
+def _policies(
+    role: Role | None, managed: Mapping[str, PolicyDocument]
+) -> tuple[list[PolicyDocument], PolicyDocument | None]:
+    """A role's identity policies and boundary, as far as the snapshot holds them."""
+    if role is None:
+        return [], None
+    documents = [p.document for p in role.inline] + [managed[a] for a in role.attached if a in managed]
+    return documents, managed.get(role.boundary) if role.boundary else None
+
+
 def resolve_identities(
     inventory: Inventory, config: Config, service_accounts: Sequence[tuple[str, str]]
 ) -> dict[str, Identity]:
     """`service_accounts` are (namespace, name) pairs: every SA declared or used by a workload."""
     cluster = select_cluster(inventory, config)
     roles = {r.arn: r for r in inventory.aws.roles}
+    managed = {p.arn: p.document for p in inventory.aws.managed_policies}
     iam_read = "authorization" in inventory.aws.present
     declared = {s.id: s for s in inventory.kube.service_accounts}
     cluster_name = cluster.name if cluster else config.cluster_name
@@ -354,7 +398,11 @@ def resolve_identities(
             )
             if association.target_role_arn and association_trust.admits:
                 association_trust = check_target_role(
-                    roles.get(association.target_role_arn), association, association_trust, iam_read=iam_read
+                    roles.get(association.target_role_arn),
+                    association,
+                    association_trust,
+                    _policies(roles.get(association.role_arn), managed),
+                    iam_read=iam_read,
                 )
             checks[(association_trust.role_arn, "pod-identity")] = association_trust
         identities[sa_id] = Identity(

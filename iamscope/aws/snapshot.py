@@ -32,7 +32,10 @@ from iamscope.policy.arn import try_parse_arn
 from iamscope.policy.document import PolicyDocument, PolicyKind, parse_policy
 
 SNAPSHOT_LIMIT = 2 * 1024 * 1024 * 1024
-REGION = re.compile(r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-[0-9]+")
+REGION = re.compile(
+    r"(?<![a-z0-9])(?:af|ap|ca|cn|eu|il|me|mx|sa|us)(?:-gov|-isob?)?"
+    r"-(?:north|south|east|west|central|northeast|northwest|southeast|southwest)-[0-9]+(?![0-9])"
+)
 
 PATTERNS = {
     "authorization": "iam-authorization-details*.json",
@@ -432,6 +435,7 @@ def build_aws_inventory(raw: RawSnapshot) -> AwsInventory:
 
 
 CONTINUATION = ("NextToken", "Marker", "nextToken")
+ACCOUNT_IN_NAME = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
 
 
 def _truncated(raw: RawSnapshot) -> list[str]:
@@ -441,16 +445,25 @@ def _truncated(raw: RawSnapshot) -> list[str]:
     for key, files in raw.items():
         if key == "identity" or key == "clusters":
             continue
-        more = [
-            f.name
-            for f in files
-            if isinstance(f.data, dict)
-            and (f.data.get("IsTruncated") is True or any(f.data.get(k) for k in CONTINUATION))
-        ]
-        if more and len(more) == len(files):
-            gaps.append(
-                f"{', '.join(more)}: a page that says more follows (IsTruncated/NextToken), and no last page"
-            )
+        # pages of one listing share its region (and account) in their file names
+        listings: dict[tuple[str | None, str | None], list[RawFile]] = {}
+        for f in files:
+            account = ACCOUNT_IN_NAME.search(Path(f.name).name)
+            listings.setdefault(
+                (_region_from_name(f.name), account.group(0) if account else None), []
+            ).append(f)
+        for pages in listings.values():
+            more = [
+                f.name
+                for f in pages
+                if isinstance(f.data, dict)
+                and (f.data.get("IsTruncated") is True or any(f.data.get(k) for k in CONTINUATION))
+            ]
+            if more and len(more) == len(pages):
+                gaps.append(
+                    f"{', '.join(more)}: a page that says more follows (IsTruncated/NextToken), "
+                    "and no last page"
+                )
     return gaps
 
 

@@ -299,6 +299,8 @@ def missing(assessment: Assessment) -> Iterator[Finding]:
                 where is None or (need.target.kind, where.account, where.region) not in listed
             ):
                 continue  # the real ARN is unknown (no listing): a grant on it may well cover it
+            if need.arn in assessment.catalogue.deleted:
+                continue  # the mount fails on the deletion (unresolved-object), not on a grant
             grant = access.grants.get(need.arn)
             problems: list[tuple[str, str]] = []
             for action in ASCP_ACTIONS[need.target.kind]:

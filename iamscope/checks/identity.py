@@ -303,7 +303,11 @@ def shared_role(assessment: Assessment) -> Iterator[Finding]:
         if len(namespaces) > 1:
             message += f" (namespaces {', '.join(namespaces)})"
         if crossing:
-            message += "; " + "; ".join(crossing)
+            message += (
+                "; "
+                + "; ".join(crossing[:3])
+                + (f"; and {len(crossing) - 3} more" if len(crossing) > 3 else "")
+            )
         elif apart:
             message += "; its conditions keep each to its own secrets"
         else:

@@ -214,8 +214,13 @@ def analyse(
     boundary: PolicyInput | None = None,
     resource_policy: PolicyInput | None = None,
     principal: str | None = None,
+    role_trust: bool = False,
 ) -> Analysis:
     """Like evaluate(), but keys missing from `context` are unknown rather than absent.
+
+    With `role_trust`, the resource policy is a role's trust policy, which must allow the request
+    itself even within the account (IAM User Guide, "How IAM roles differ from resource-based
+    policies"): the identity policies alone never suffice; a trust naming the account still needs them.
 
     The caller comes from `principal` or a known aws:PrincipalArn. With neither, the request is
     analysed as coming from the resource's own account (identity policies alone can grant), which the
@@ -263,9 +268,12 @@ def analyse(
     else:
         if who is None and target_account:
             assumptions = (f"the caller is in account {target_account}, the resource's",)
+        own_account = (
+            f_and([f_or(by_match[PrincipalMatch.ACCOUNT]), identity_ok]) if role_trust else identity_ok
+        )
         allow = f_or(
             [
-                identity_ok,
+                own_account,
                 f_or(by_match[PrincipalMatch.DIRECT]),
                 f_and([f_or(by_match[PrincipalMatch.ROLE]), boundary_ok]),
             ]

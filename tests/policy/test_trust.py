@@ -133,3 +133,51 @@ def test_evaluate_refuses_to_guess_the_caller_of_a_resource_policy() -> None:
 def test_principal_can_come_from_the_context() -> None:
     context = {**token("prod", "payments-api"), "aws:PrincipalArn": PROVIDER}
     assert evaluate([], WEB_IDENTITY, ROLE, context, resource_policy=EXACT).effect == "Allow"
+
+
+# IAM User Guide, "How IAM roles differ from resource-based policies": to assume a role, its trust
+# policy must allow the caller even within one account; a trust naming the account delegates to the
+# caller's own policies, which must then allow it too. (analyse(..., role_trust=True))
+CALLER = f"arn:aws:iam::{ACCOUNT}:role/hop"
+ALLOW_ASSUME = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": ROLE}],
+}
+
+
+def trust_naming(principal: str) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": principal}, "Action": "sts:AssumeRole"}],
+    }
+
+
+ROLE_TRUST_CASES = [
+    ("identity allows, trust names someone else: denied", [ALLOW_ASSUME], trust_naming(f"arn:aws:iam::{ACCOUNT}:role/other"), "denied"),
+    ("trust names the caller's role: allowed without an identity policy", [], trust_naming(CALLER), "allowed"),
+    ("trust names the account, identity allows: allowed", [ALLOW_ASSUME], trust_naming(f"arn:aws:iam::{ACCOUNT}:root"), "allowed"),
+    ("trust names the account, no identity allow: denied", [], trust_naming(f"arn:aws:iam::{ACCOUNT}:root"), "denied"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("documents", "trust", "expected"),
+    [c[1:] for c in ROLE_TRUST_CASES],
+    ids=[c[0] for c in ROLE_TRUST_CASES],
+)
+def test_role_trust_must_allow_itself(
+    documents: list[dict[str, Any]], trust: dict[str, Any], expected: str
+) -> None:
+    result = analyse(
+        documents, "sts:AssumeRole", ROLE, resource_policy=trust, principal=CALLER, role_trust=True
+    )
+    assert result.outcome == expected
+
+
+def test_without_role_trust_an_identity_allow_suffices_in_the_account() -> None:
+    # the ordinary resource-policy rule, for contrast
+    trust = trust_naming(f"arn:aws:iam::{ACCOUNT}:role/other")
+    assert (
+        analyse([ALLOW_ASSUME], "sts:AssumeRole", ROLE, resource_policy=trust, principal=CALLER).outcome
+        == "allowed"
+    )
