@@ -395,6 +395,8 @@ class AccessCalculator:
                     inside |= reach(st)
         account = account_of(role.arn)
         kinds, accounts = self.catalogue.kinds, self.catalogue.accounts
+        allow_refs = [ref(d, st, "identity") for d, st in rel.allows]
+        boundary_refs = [ref(d, st, "boundary") for d, st in rel.boundary_allows]
         for arn in sorted(candidates - self.catalogue.deleted):
             if kinds.get(arn) != kind:
                 continue
@@ -426,11 +428,14 @@ class AccessCalculator:
                 continue
             if arn in deny or (inside is not None and arn not in inside):
                 continue
-            refs = [ref(d, st, "identity") for d, st in rel.allows if arn in reach(st)]
+            refs = [r for (_, st), r in zip(rel.allows, allow_refs, strict=True) if arn in reach(st)]
             if not refs:
                 continue
-            refs += [ref(d, st, "boundary") for d, st in rel.boundary_allows if arn in reach(st)]
-            yield arn, ActionGrant(action=action, outcome="allowed", when=None, statements=evidence(refs))
+            refs += [
+                r for (_, st), r in zip(rel.boundary_allows, boundary_refs, strict=True) if arn in reach(st)
+            ]
+            statements = tuple(refs) if len(refs) == 1 else evidence(refs)
+            yield arn, ActionGrant(action=action, outcome="allowed", when=None, statements=statements)
 
     def _other_account(
         self,

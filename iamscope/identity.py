@@ -9,7 +9,8 @@ whatever the annotation says."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from iamscope.config import Config
@@ -86,7 +87,9 @@ def trusts_provider(document: PolicyDocument, provider_arn: str) -> bool:
     )
 
 
-def _sub_filter(document: PolicyDocument, issuer: str, provider_arn: str) -> Callable[[str], bool] | None:
+def _sub_filter(
+    document: PolicyDocument, issuer: str, provider_arn: str
+) -> tuple[set[str], re.Pattern[str] | None] | None:
     """Which `sub` values a trust can admit at most, when every allowing statement pins `sub` with a
     positive StringEquals or StringLike (so a full evaluation is needed only for those SAs); None when
     some statement admits more (no sub condition, a negated operator, IfExists...)."""
@@ -116,10 +119,7 @@ def _sub_filter(document: PolicyDocument, issuer: str, provider_arn: str) -> Cal
                 patterns.extend(c.values)
             else:
                 exact.update(c.values)
-    if not patterns:
-        return exact.__contains__
-    regex = compile_pattern(tuple(patterns), Mode.PLAIN)
-    return lambda value: value in exact or regex.fullmatch(value) is not None
+    return exact, compile_pattern(tuple(patterns), Mode.PLAIN) if patterns else None
 
 
 def check_irsa(
@@ -371,9 +371,15 @@ def resolve_identities(
             if role.trust is None or provider is None or not trusts_provider(role.trust, provider):
                 continue
             admits = _sub_filter(role.trust, cluster.oidc_issuer, provider)
-            for sub_value, sa_id in by_subject.items():
-                if admits is None or admits(sub_value):
-                    candidates.setdefault(sa_id, []).append(role.arn)
+            if admits is None:
+                admitted = set(by_subject.values())
+            else:
+                exact, pattern = admits
+                admitted = {by_subject[v] for v in exact if v in by_subject}
+                if pattern is not None:  # a wildcard: only here is every service account tried
+                    admitted |= {sa for v, sa in by_subject.items() if pattern.fullmatch(v)}
+            for sa_id in sorted(admitted):
+                candidates.setdefault(sa_id, []).append(role.arn)
 
     identities: dict[str, Identity] = {}
     for ns, name in service_accounts:
