@@ -118,6 +118,11 @@ def _snapshot_gaps(
     ]
     if "authorization" not in present:
         gaps.append("no iam-authorization-details.json: which roles exist and what they grant is unknown")
+    if any(m.account is None and m.objects for m in aws_mounts):
+        gaps.append(
+            "the AWS account is unknown (no sts-get-caller-identity.json, role or cluster ARN): "
+            "objects named without an ARN cannot be resolved"
+        )
     irsa = any(v.identity.annotation for v in views.values() if v.mounts)
     pod_identity = any(m.use_pod_identity for m in aws_mounts)
     names = sorted(c.name for c in inventory.aws.clusters)

@@ -78,6 +78,7 @@ class Mount:
     region_source: str
     failover_region: str | None
     inline: tuple[str, ...]  # ASCP parameters the pod overrides in volumeAttributes
+    account: str | None  # where its objects named without an ARN live (None: unknown, a gap)
     objects: tuple[ObjectRef, ...]
     problems: tuple[str, ...]
 
@@ -363,11 +364,6 @@ def _mount(
             )
         elif failover == region:
             problems.append(f"failoverRegion {failover} is the region itself: ASCP rejects the mount")
-        if account is None:
-            problems.append(
-                "the AWS account is unknown (no sts-get-caller-identity.json, role or cluster ARN): "
-                "objects named without an ARN cannot be resolved"
-            )
         if use_pod_identity is None:
             problems.append(
                 f"usePodIdentity {lookup(params, 'usePodIdentity')!r} is not a boolean ASCP reads"
@@ -399,6 +395,7 @@ def _mount(
         region_source=source,
         failover_region=failover,
         inline=inline,
+        account=account,
         objects=tuple(objects),
         problems=tuple(problems),
     )

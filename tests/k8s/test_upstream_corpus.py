@@ -160,6 +160,8 @@ def test_whole_corpus_through_the_cli_process(tmp_path: Path) -> None:
         ),
         "no eks-pod-identity-associations*.json: Pod Identity roles are unknown",
         "no iam-authorization-details.json: which roles exist and what they grant is unknown",
+        "the AWS account is unknown (no sts-get-caller-identity.json, role or cluster ARN): "
+        "objects named without an ARN cannot be resolved",
     ]
     graph = subprocess.run(
         [sys.executable, "-m", "iamscope", "graph", "--k8s", str(CORPUS), "--format", "json"],
