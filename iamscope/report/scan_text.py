@@ -73,9 +73,9 @@ def render_text(result: ScanResult, fail_on: str) -> str:
     a = result.assessment
     out: list[str] = []
     cluster = f"cluster {a.cluster.name}" if a.cluster else "no EKS cluster in the snapshot"
-    account = a.inventory.aws.account or "unknown account"
+    account = f"account {a.inventory.aws.account}" if a.inventory.aws.account else "account unknown"
     out.append(
-        f"iamscope scan: {cluster}, account {account}: {len(a.workloads)} workloads, "
+        f"iamscope scan: {cluster}, {account}: {len(a.workloads)} workloads, "
         f"{len(a.service_accounts)} service accounts, {len(a.inventory.aws.roles)} roles, "
         f"{len(a.inventory.aws.secrets)} secrets, {len(a.inventory.aws.parameters)} parameters"
     )
