@@ -239,6 +239,8 @@ def assess(inventory: Inventory, config: Config) -> Assessment:
         }
     )
     gaps += [*inventory.aws.gaps, *_snapshot_gaps(inventory, config, cluster, mounts, views)]
+    if not inventory.kube.read:
+        gaps.append("no Kubernetes input (--k8s, or k8s/ in the state directory): no workload was read")
     others = sorted({m.provider for m in mounts if m.provider and not m.aws})
     notes = tuple(
         f"{sum(1 for m in mounts if m.provider == p)} mount(s) use provider {p!r}: "

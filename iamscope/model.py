@@ -342,6 +342,7 @@ class KubeInventory:
     bindings: tuple[RoleBinding, ...] = ()
     secrets: tuple[KubeSecret, ...] = ()
     warnings: tuple[Warning, ...] = ()
+    read: bool = False  # some Kubernetes input was given
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -4,15 +4,16 @@ inventory. The only place that decides which files are read."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from fnmatch import fnmatch
 from pathlib import Path
 
-from iamscope.aws.snapshot import build_aws_inventory, read_snapshot
+from iamscope.aws.snapshot import PATTERNS, build_aws_inventory, read_snapshot
 from iamscope.errors import UsageError
 from iamscope.files import InputReader
 from iamscope.k8s.read import read_manifests
 from iamscope.k8s.transform import build_kube_inventory
-from iamscope.model import AwsInventory, Inventory, KubeInventory
+from iamscope.model import AwsInventory, Inventory, KubeInventory, Warning
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,6 +42,16 @@ def load_inventory(src: Sources, reader: InputReader | None = None) -> Inventory
     if src.k8s:
         raws, warnings = read_manifests(src.k8s, reader)
         kube = build_kube_inventory(raws, warnings)
+        if not raws:
+            # nothing read is not a clean cluster: the scan says its input is incomplete
+            looks_aws = any(
+                fnmatch(Path(w.source.split(":")[0]).name, pattern)
+                for w in warnings
+                for pattern in PATTERNS.values()
+            )
+            hint = " (those files look like an AWS snapshot: give them with --aws)" if looks_aws else ""
+            note = Warning(source=", ".join(src.k8s), message=f"no Kubernetes objects found{hint}")
+            kube = replace(kube, read=False, warnings=(*kube.warnings, note))
     aws = AwsInventory()
     if src.aws is not None:
         aws = build_aws_inventory(read_snapshot(src.aws, reader))

@@ -58,6 +58,59 @@ class RawFile:
 RawSnapshot = Mapping[str, Sequence[RawFile]]
 
 
+# what each file must hold at its top level, and what other AWS CLI answers saved under its name look like
+SHAPES: dict[str, tuple[str, str, dict[str, str]]] = {
+    "authorization": (
+        "RoleDetailList",
+        "aws iam get-account-authorization-details",
+        {"Roles": "aws iam list-roles", "Role": "aws iam get-role"},
+    ),
+    "secrets": (
+        "SecretList",
+        "aws secretsmanager list-secrets",
+        {"ARN": "aws secretsmanager describe-secret"},
+    ),
+    "parameters": (
+        "Parameters",
+        "aws ssm describe-parameters",
+        {"Parameter": "aws ssm get-parameter (which holds a value)"},
+    ),
+    "clusters": ("cluster", "aws eks describe-cluster", {"clusters": "aws eks list-clusters"}),
+    "associations": (
+        "associations",
+        "the describe-pod-identity-association answers, wrapped",
+        {"association": "one aws eks describe-pod-identity-association"},
+    ),
+    "identity": ("Account", "aws sts get-caller-identity", {}),
+    "resource_policies": (
+        "ResourcePolicies",
+        "the get-resource-policy answers, wrapped",
+        {"ResourcePolicy": "one aws secretsmanager get-resource-policy"},
+    ),
+    "keys": (
+        "Keys",
+        "describe-key and get-key-policy answers, wrapped",
+        {"KeyMetadata": "one aws kms describe-key"},
+    ),
+}
+
+
+def _check_shape(key: str, file: RawFile) -> None:
+    """A file saved from the wrong command would read as empty, and empty looks clean: refuse it."""
+    required, command, others = SHAPES[key]
+    if isinstance(file.data, dict) and required in file.data:
+        return
+    hint = next(
+        (
+            f"; it looks like `{c}` output"
+            for k, c in others.items()
+            if isinstance(file.data, dict) and k in file.data
+        ),
+        "",
+    )
+    raise InputError(f"no {required!r} at the top: expected `{command}` output{hint}", source=file.name)
+
+
 def read_snapshot(directory: Path, reader: InputReader) -> dict[str, list[RawFile]]:
     if not directory.is_dir():
         raise InputError("not a directory (expected an AWS snapshot directory)", source=str(directory))
@@ -65,9 +118,9 @@ def read_snapshot(directory: Path, reader: InputReader) -> dict[str, list[RawFil
     for key, pattern in PATTERNS.items():
         for path in sorted(directory.glob(pattern)):
             if path.is_file():
-                found.setdefault(key, []).append(
-                    RawFile(str(path), reader.read_json(path, limit=SNAPSHOT_LIMIT))
-                )
+                file = RawFile(str(path), reader.read_json(path, limit=SNAPSHOT_LIMIT))
+                _check_shape(key, file)
+                found.setdefault(key, []).append(file)
     if not found:
         names = ", ".join(sorted(PATTERNS.values()))
         raise InputError(f"no AWS snapshot files found (expected some of: {names})", source=str(directory))

@@ -63,6 +63,10 @@ class _Obj:
     name: str
     namespace: str
 
+    @property
+    def id_text(self) -> str:
+        return f"{self.kind}/{self.name}"
+
     def fail(self, field: str, message: str) -> InputError:
         return InputError(message, source=str(self.location), where=f"{self.kind}/{self.name} {field}")
 
@@ -242,9 +246,20 @@ def _owner(obj: _Obj) -> tuple[str, str] | None:
     if chosen is None:
         return None
     kind, name = chosen.get("kind"), chosen.get("name")
-    if isinstance(kind, str) and isinstance(name, str) and kind in WORKLOAD_KINDS:
+    # any controller (an Argo Rollout, an operator's kind) owns what it created; other owners only
+    # when they are workload kinds
+    controls = chosen.get("controller") is True and kind != "Node"  # a mirror pod stays a pod
+    if isinstance(kind, str) and isinstance(name, str) and (kind in WORKLOAD_KINDS or controls):
         return kind, name
     return None
+
+
+def _has_pod_template(data: Mapping[str, Any]) -> bool:
+    """A controller kind iamscope does not name (Argo Rollouts, operators) that carries a pod template."""
+    spec = data.get("spec")
+    template = spec.get("template") if isinstance(spec, dict) else None
+    pod = template.get("spec") if isinstance(template, dict) else None
+    return isinstance(pod, dict) and isinstance(pod.get("containers"), list)
 
 
 def _workload_id(namespace: str, kind: str, name: str) -> str:
@@ -340,7 +355,9 @@ def _hash_owner(name: str, labels: Pairs) -> tuple[str, str] | None:
     return None
 
 
-_JOB_SUFFIX = re.compile(r"^(?P<cronjob>.+)-[0-9]{8,}$")
+_JOB_SUFFIX = re.compile(r"^(?P<cronjob>.+)-(?P<minutes>[0-9]{8,})$")
+# minutes since the epoch from 2015 to 2100: a date-like suffix (20240101) or seconds (1700000000) is not
+_CRON_MINUTES = range(23_667_840, 68_374_080)
 
 
 def _undeclared_owner(key: tuple[str, str, str], labels: Pairs) -> tuple[str, str] | None:
@@ -352,7 +369,7 @@ def _undeclared_owner(key: tuple[str, str, str], labels: Pairs) -> tuple[str, st
     if kind == "Job":
         # the CronJob controller names its Jobs <cronjob>-<scheduled time in minutes>
         match = _JOB_SUFFIX.match(name)
-        if match:
+        if match and int(match["minutes"]) in _CRON_MINUTES:
             return "CronJob", match["cronjob"]
     return None
 
@@ -555,14 +572,36 @@ def build_kube_inventory(raws: Iterable[RawObject], warnings: Iterable[Warning] 
     def cluster_key(o: _Obj) -> tuple[str, ...]:
         return (o.kind, o.name)
 
-    workload_objs = dedupe((o for k in WORKLOAD_KINDS for o in by_kind.get(k, ())), ns_key)
+    controllers = sorted(
+        k for k, objs in by_kind.items() if k not in _READ and all(_has_pod_template(o.data) for o in objs)
+    )
+    workload_objs = dedupe((o for k in (*WORKLOAD_KINDS, *controllers) for o in by_kind.get(k, ())), ns_key)
     for kind, objs in by_kind.items():
-        if kind not in _READ:
+        if kind not in _READ and kind not in controllers:
             skipped[kind] += len(objs)
+    unplaced = sorted(
+        {
+            o.id_text
+            for k in (*_NAMESPACED, *controllers)
+            for o in by_kind.get(k, ())
+            if not isinstance(_meta(o).get("namespace"), str)
+        }
+    )
     notes = list(warnings) + [
         Warning(source="--k8s", message=f"skipped {n} object(s) of kind {kind}: not used by the analysis")
         for kind, n in sorted(skipped.items())
     ]
+    if unplaced:
+        # `helm template` and kustomize output often leave the namespace to `kubectl apply -n`
+        shown = ", ".join(unplaced[:5]) + (f" and {len(unplaced) - 5} more" if len(unplaced) > 5 else "")
+        notes.append(
+            Warning(
+                source="--k8s",
+                message=f"{len(unplaced)} object(s) name no namespace and are taken to be in "
+                f"{DEFAULT_NAMESPACE!r}, "
+                f"as `kubectl apply` without -n would put them: {shown}",
+            )
+        )
     spcs = [_spc(o) for o in dedupe(by_kind.get("SecretProviderClass", ()), ns_key)]
     return KubeInventory(
         workloads=tuple(_fold_workloads(workload_objs)),
@@ -595,8 +634,11 @@ def build_kube_inventory(raws: Iterable[RawObject], warnings: Iterable[Warning] 
             for o in dedupe(by_kind.get("Secret", ()), ns_key)
         ),
         warnings=tuple(notes + conflicts),
+        read=True,
     )
 
+
+_NAMESPACED = (*WORKLOAD_KINDS, "ServiceAccount", "SecretProviderClass", "Role", "RoleBinding", "Secret")
 
 _READ = frozenset(
     {

@@ -558,7 +558,11 @@ spec:
 def test_helm_template_output(tmp_path: Path) -> None:
     path = write(tmp_path, "rendered.yaml", HELM)
     inv = read_paths(path)
-    assert inv.warnings == ()
+    # the chart's SecretProviderClass names no namespace: said, as `kubectl apply -n` would place it
+    assert [w.message for w in inv.warnings] == [
+        "1 object(s) name no namespace and are taken to be in 'default', as `kubectl apply` without -n "
+        "would put them: SecretProviderClass/payments"
+    ]
     (ds,) = inv.workloads
     assert (ds.id, ds.kind, ds.replicas, ds.location.line, ds.pods) == (
         "kube-system/DaemonSet/csi-secrets-store-provider-aws",

@@ -180,6 +180,11 @@ def test_whole_corpus_warnings(capsys: pytest.CaptureFixture[str]) -> None:
     _, _, warnings = scan(capsys, "--k8s", str(CORPUS))
     values = CORPUS / "provider-aws" / "charts" / "secrets-store-csi-driver-provider-aws" / "values.yaml"
     assert warnings == [
+        # the upstream e2e manifests leave the namespace to `kubectl apply -n`
+        "--k8s: 22 object(s) name no namespace and are taken to be in 'default', as `kubectl apply` "
+        "without -n would put them: Deployment/busybox-deployment, Deployment/busybox-deployment-two, "
+        "Deployment/nginx-irsa-deployment, Deployment/nginx-pod-identity-deployment, Pod/basic-test-mount "
+        "and 17 more",
         "--k8s: skipped 1 object(s) of kind CSIDriver: not used by the analysis",
         "--k8s: skipped 2 object(s) of kind CustomResourceDefinition: not used by the analysis",
         "--k8s: skipped 2 object(s) of kind Service: not used by the analysis",
