@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from iamscope.aws.snapshot import REGION
 from iamscope.errors import InputError
 from iamscope.files import InputReader
 from iamscope.yamlload import load_documents
@@ -72,8 +73,17 @@ def parse_config(raw: Any, *, source: str) -> Config:
         platform_principals=_strings(get("platform", "principals"), "platform.principals", source),
         platform_groups=_strings(get("platform", "groups"), "platform.groups", source),
         cluster_name=_string(get("cluster", "name"), "cluster.name", source),
-        region=_string(get("aws", "region"), "aws.region", source),
+        region=_region(get("aws", "region"), source),
     )
+
+
+def _region(value: Any, source: str) -> str | None:
+    region = _string(value, "aws.region", source)
+    if region is not None and not REGION.fullmatch(region):
+        raise InputError(
+            f"{region!r} is not an AWS region name (like eu-west-1)", source=source, where="aws.region"
+        )
+    return region
 
 
 def load_config(path: Path | None, reader: InputReader) -> Config:

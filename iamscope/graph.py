@@ -200,10 +200,24 @@ def _dot_id(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+_DOT_STYLE = {
+    "workload": ("box", "black"),
+    "service-account": ("ellipse", "blue"),
+    "spc": ("note", "gray40"),
+    "object-ref": ("plaintext", "gray40"),
+    "role": ("hexagon", "darkorange"),
+    "policy": ("component", "darkorange"),
+    "secret": ("cylinder", "red"),
+    "parameter": ("cylinder", "purple"),
+    "key": ("diamond", "darkgreen"),
+}
+
+
 def render_dot(graph: nx.MultiDiGraph) -> str:
     lines = ["digraph iamscope {", "  rankdir=LR;", "  node [shape=box, fontsize=10];"]
     for n, d in sorted(graph.nodes(data=True)):
-        lines.append(f"  {_dot_id(n)} [type={_dot_id(d['type'])}];")
+        shape, color = _DOT_STYLE.get(d["type"], ("box", "black"))
+        lines.append(f"  {_dot_id(n)} [type={_dot_id(d['type'])}, shape={shape}, color={color}];")
     for e in _edges(graph):
         lines.append(
             f"  {_dot_id(e['source'])} -> {_dot_id(e['target'])} "
@@ -250,15 +264,52 @@ def _walk(graph: nx.MultiDiGraph, start: str, forward: bool) -> list[list[tuple[
 
 
 def find_subject(graph: nx.MultiDiGraph, subject: str) -> str:
+    """The node a user means: exact; else case-insensitive (kubectl users type `deployment`); else a
+    secret ARN given without its random suffix, as SPCs name secrets; else one ending as given."""
     if subject in graph:
         return subject
-    matches: list[str] = sorted(str(n) for n in graph.nodes if str(n).endswith(subject))
-    if len(matches) == 1:
-        return matches[0]
-    hint = f"; did you mean {', '.join(matches[:5])}?" if matches else ""
+    nodes = [str(n) for n in graph.nodes]
+    wanted = subject.lower()
+
+    def same(n: str) -> bool:
+        return n.lower() == wanted
+
+    def unsuffixed(n: str) -> bool:
+        return n.startswith(subject + "-") and len(n) == len(subject) + 7 and ":secret:" in n
+
+    def ending(n: str) -> bool:
+        return n.lower().endswith(wanted)
+
+    for test in (same, unsuffixed, ending):
+        matches = sorted(n for n in nodes if test(n))
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise UsageError(f"{subject!r} matches several nodes: {', '.join(matches[:5])}")
     raise UsageError(
-        f"{subject!r} is not in the graph (give a workload, service account, role ARN or secret ARN){hint}"
+        f"{subject!r} is not in the graph (give a workload, service account, role ARN or secret ARN)"
     )
+
+
+_READS = ("can-read", "can-read-if")
+
+
+def _readers(graph: nx.MultiDiGraph, node: str) -> list[str]:
+    """For a workload: every role that can read what it mounts, with how a pod reaches that role."""
+    targets = sorted(
+        {v for path in _walk(graph, node, True) for _, v, d in path if d["kind"] == "resolves-to"}
+    )
+    lines = []
+    for arn in targets:
+        for role, _, d in sorted(graph.in_edges(arn, data=True), key=lambda e: (e[0], e[2]["kind"])):
+            if d["kind"] not in _READS:
+                continue
+            users = sorted({u for u, _, e in graph.in_edges(role, data=True) if e["kind"] != CONTAINS})
+            lines.append(f"  {arn}")
+            lines.append(
+                f"      {d['kind']} by {role}" + (f" (reached from {', '.join(users)})" if users else "")
+            )
+    return lines
 
 
 def explain(graph: nx.MultiDiGraph, subject: str) -> str:
@@ -267,9 +318,10 @@ def explain(graph: nx.MultiDiGraph, subject: str) -> str:
     for title, forward in (("reaches", True), ("is reached by", False)):
         paths = _walk(graph, node, forward)
         out.append("")
+        many = len(paths) >= MAX_PATHS
         out.append(
-            f"{title}: {len(paths)} path(s)"
-            + (" (first " + str(MAX_PATHS) + ")" if len(paths) >= MAX_PATHS else "")
+            f"{title}: "
+            + (f"at least {MAX_PATHS} path(s), the first shown" if many else f"{len(paths)} path(s)")
         )
         for path in paths:
             out.append("")
@@ -277,4 +329,7 @@ def explain(graph: nx.MultiDiGraph, subject: str) -> str:
             for u, v, d in edges:
                 out.append(f"  {u} -[{d['kind']}]-> {v}")
                 out.append(f"      because {d['reason']}")
+    if graph.nodes[node]["type"] == "workload":
+        readers = _readers(graph, node)
+        out += ["", f"what it mounts is readable by: {len(readers) // 2} grant(s)", *readers]
     return "\n".join(out) + "\n"

@@ -206,7 +206,7 @@ def cross_workload(assessment: Assessment) -> Iterator[Finding]:
                     message=f"can read {_count(resources)} that {len(declarers)} other "
                     f"workload(s) declare ({listing(declarers)})"
                     + (
-                        f", across namespaces ({', '.join(sorted(namespaces - {view.namespace}))})"
+                        f", across namespaces ({listing(sorted(namespaces - {view.namespace}))})"
                         if cross_ns
                         else ""
                     )

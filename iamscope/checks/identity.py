@@ -341,7 +341,11 @@ def shared_service_account(assessment: Assessment) -> Iterator[Finding]:
         for need in view.needs:
             own.setdefault(need.workload, set()).add(need.arn)
         union = set().union(*own.values())
-        extra = [f"{w} also gets {len(union - arns)}" for w, arns in sorted(own.items()) if union - arns]
+        extra = [
+            f"{w} can read {len(union - arns)} secret(s)/parameter(s) it does not declare"
+            for w, arns in sorted(own.items())
+            if union - arns
+        ]
         yield Finding(
             rule="shared-service-account",
             severity="medium",
@@ -349,7 +353,11 @@ def shared_service_account(assessment: Assessment) -> Iterator[Finding]:
             service_account=view.id,
             role_arn=view.ascp_role,
             message=f"{len(view.workloads)} workloads run as it: {listing(view.workloads)}"
-            + (f" ({'; '.join(extra)} secret(s)/parameter(s) it does not declare)" if extra else ""),
+            + (
+                f"; {'; '.join(extra[:3])}" + (f"; and {len(extra) - 3} more" if len(extra) > 3 else "")
+                if extra
+                else ""
+            ),
             resources=tuple(sorted(union)),
             objects=view.workloads,
             location=location_of(assessment, view.id),

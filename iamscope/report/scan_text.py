@@ -30,8 +30,8 @@ def _header(subject: str, findings: list[Finding], result: ScanResult) -> str:
     elif subject in a.service_accounts:
         view = a.service_accounts[subject]
     if view is not None:
-        role = view.ascp_role or "no role"
-        return f"{subject}  (service account {view.id}, role {role})"
+        role = f"role {view.ascp_role}" if view.ascp_role else "no role"
+        return f"{subject}  (service account {view.id}, {role})"
     return subject
 
 
@@ -93,19 +93,13 @@ def render_text(result: ScanResult, fail_on: str) -> str:
         out.append(_header(subject, groups[subject], result))
         for f in groups[subject]:
             out += _finding_lines(f)
-    clean = sorted(
-        {m.workload for m in a.mounts if m.aws}
-        - set(groups)
-        - {
-            s
-            for f in result.findings
-            for s in f.objects
-            if s in a.workloads and f.rule == "shared-service-account"
-        }
-    )
+    # clean: no finding on them, and none that names them (a workload whose secrets another can
+    # read appears in that finding's objects)
+    named = {s for f in result.findings for s in f.objects}
+    clean = sorted({m.workload for m in a.mounts if m.aws} - set(groups) - named)
     if clean:
         out.append("")
-        out += _wrap("No findings: " + ", ".join(clean), "")
+        out += _wrap("No findings on or about: " + ", ".join(clean), "")
     counts = dict.fromkeys(SEVERITIES, 0)
     for f in result.findings:
         counts[f.severity] += 1
