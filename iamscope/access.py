@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from iamscope.ascp import SECRETSMANAGER, SSMPARAMETER
 from iamscope.kms import KeyDirectory
-from iamscope.model import Inventory, KmsKey, Parameter, Role, Secret
+from iamscope.model import Inventory, Parameter, Role, Secret, role_policies
 from iamscope.policy.analysis import Analysis, analyse
 from iamscope.policy.arn import try_parse_arn
 from iamscope.policy.context import RequestContext
@@ -116,7 +116,6 @@ class Catalogue:
     def __init__(self, inventory: Inventory, declared: Iterable[str] = ()) -> None:
         self.secrets: dict[str, Secret] = {s.arn: s for s in inventory.aws.secrets}
         self.parameters: dict[str, Parameter] = {p.arn: p for p in inventory.aws.parameters}
-        self.keys: dict[str, KmsKey] = {k.arn: k for k in inventory.aws.keys}
         self.key_directory = KeyDirectory(inventory.aws.keys)
         self.index = ArnIndex([*self.secrets, *self.parameters, *declared])
         self.every = frozenset(self.index.arns)
@@ -162,7 +161,7 @@ PRINCIPAL_TAGS = "aws:PrincipalTag/"
 RESOURCE_TAGS = ("aws:ResourceTag/", "secretsmanager:ResourceTag/")
 
 
-def _context(arn: str, kind: str, catalogue: Catalogue, principal_tags: Mapping[str, str]) -> dict[str, str]:
+def _context(arn: str, catalogue: Catalogue, principal_tags: Mapping[str, str]) -> dict[str, str]:
     """What iamscope knows of the request. The role's tags and its Pod Identity session tags are its
     principal tags; list-secrets returns every tag of a secret. So those key families are complete:
     a tag not listed is absent, not unknown (see _known_prefixes)."""
@@ -289,20 +288,7 @@ class AccessCalculator:
         self._decrypt_cache: dict[tuple[str, ...] | tuple[object, ...], ActionGrant | None] = {}
 
     def documents(self, role: Role) -> tuple[list[PolicyDocument], PolicyDocument | None, list[str]]:
-        docs = [p.document for p in role.inline]
-        missing = []
-        for arn in role.attached:
-            doc = self.catalogue.managed.get(arn)
-            if doc is None:
-                missing.append(arn)
-            else:
-                docs.append(doc)
-        boundary = None
-        if role.boundary:
-            boundary = self.catalogue.managed.get(role.boundary)
-            if boundary is None:
-                missing.append(role.boundary)
-        return docs, boundary, missing
+        return role_policies(role, self.catalogue.managed)
 
     def access(self, role_arn: str, session_tags: Mapping[str, str] | None = None) -> RoleAccess:
         tags = tuple(sorted((session_tags or {}).items()))
@@ -411,7 +397,7 @@ class AccessCalculator:
                 continue
             if not rel.simple or arn in slow or accounts.get(arn) != account:
                 secret = self.catalogue.secrets.get(arn)
-                context = _context(arn, kind, self.catalogue, principal_tags)
+                context = _context(arn, self.catalogue, principal_tags)
                 policy = secret.resource_policy if secret else None
                 g = _decide(
                     docs,
@@ -458,7 +444,7 @@ class AccessCalculator:
             name=f"{arn}#resource-policy (not in the snapshot)",
             kind="resource",
         )
-        context = _context(arn, SECRETSMANAGER, self.catalogue, principal_tags)
+        context = _context(arn, self.catalogue, principal_tags)
         g = _decide(docs, action, arn, context, boundary, assumed, role.arn, (PRINCIPAL_TAGS,))
         if g is None:
             return None
@@ -489,7 +475,7 @@ class AccessCalculator:
                 paths |= set(self.catalogue.path_index.match_any(st.resources))
         best: dict[str, ActionGrant] = {}
         for path in sorted(paths):
-            context = _context(path, SSMPARAMETER, self.catalogue, principal_tags)
+            context = _context(path, self.catalogue, principal_tags)
             g = _decide(docs, BY_PATH, path, context, boundary, None, role.arn, (PRINCIPAL_TAGS,))
             if g is None:
                 continue
@@ -521,7 +507,7 @@ class AccessCalculator:
             if kind is None:
                 continue
             for action in READ_ACTIONS[kind][:2]:
-                context = _context(probe, kind, self.catalogue, principal_tags)
+                context = _context(probe, self.catalogue, principal_tags)
                 g = _decide(docs, action, probe, context, boundary, None, role.arn, (PRINCIPAL_TAGS,))
                 if g is not None and (best is None or g.outcome == "allowed"):
                     best = g.outcome
@@ -624,7 +610,7 @@ class AccessCalculator:
             context["kms:EncryptionContext:PARAMETER_ARN"] = arn
         for k, v in principal_tags.items():
             context[f"{PRINCIPAL_TAGS}{k}"] = v
-        key = self.catalogue.keys.get(key_arn)
+        key = self.catalogue.key_directory.by_arn.get(key_arn)
         policy = key.policy if key else None
         identity: Sequence[PolicyDocument] = docs
         if policy is not None and not _key_delegates(policy, key.account if key else ""):
@@ -634,7 +620,7 @@ class AccessCalculator:
         return decision
 
     def _mentions_context(self, docs: Sequence[PolicyDocument], key_arn: str) -> bool:
-        key = self.catalogue.keys.get(key_arn)
+        key = self.catalogue.key_directory.by_arn.get(key_arn)
         documents = [*docs, *((key.policy,) if key and key.policy else ())]
         return any(
             "encryptioncontext" in c.key.lower()

@@ -132,7 +132,7 @@ def assessment_edges(a: Assessment) -> Iterator[Edge]:
         if role.boundary:
             yield Edge(source=role.arn, target=role.boundary, kind=HAS_BOUNDARY, reason="PermissionsBoundary")
     for arn, secret in a.catalogue.secrets.items():
-        key = a.catalogue.keys.get(secret.kms_key or "")
+        key = a.catalogue.key_directory.by_arn.get(secret.kms_key or "")
         if secret.kms_key:
             yield Edge(
                 source=arn,

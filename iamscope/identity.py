@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from iamscope.config import Config
-from iamscope.model import Cluster, Inventory, PodIdentityAssociation, Role
+from iamscope.model import Cluster, Inventory, PodIdentityAssociation, Role, role_policies
 from iamscope.policy.analysis import Analysis, analyse
 from iamscope.policy.arn import try_parse_arn
 from iamscope.policy.context import RequestContext
@@ -335,14 +335,13 @@ def check_target_role(
     )
 
 
-def _policies(
+def _hop_policies(
     role: Role | None, managed: Mapping[str, PolicyDocument]
 ) -> tuple[list[PolicyDocument], PolicyDocument | None]:
-    """A role's identity policies and boundary, as far as the snapshot holds them."""
     if role is None:
         return [], None
-    documents = [p.document for p in role.inline] + [managed[a] for a in role.attached if a in managed]
-    return documents, managed.get(role.boundary) if role.boundary else None
+    documents, boundary, _ = role_policies(role, managed)
+    return documents, boundary
 
 
 def resolve_identities(
@@ -407,7 +406,7 @@ def resolve_identities(
                     roles.get(association.target_role_arn),
                     association,
                     association_trust,
-                    _policies(roles.get(association.role_arn), managed),
+                    _hop_policies(roles.get(association.role_arn), managed),
                     iam_read=iam_read,
                 )
             checks[(association_trust.role_arn, "pod-identity")] = association_trust

@@ -3,6 +3,7 @@ from. Readers build these; every later stage (resolution, graph, checks) only re
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from iamscope.policy.document import PolicyDocument
@@ -251,6 +252,25 @@ class Role:
     boundary: str | None  # managed policy ARN
     instance_profiles: tuple[str, ...]
     tags: Pairs
+
+
+def role_policies(
+    role: Role, managed: Mapping[str, PolicyDocument]
+) -> tuple[list[PolicyDocument], PolicyDocument | None, list[str]]:
+    """A role's identity policies and boundary as far as the snapshot holds them, and the ARNs of the
+    attached or boundary policies it does not hold."""
+    documents = [p.document for p in role.inline]
+    missing = []
+    for arn in role.attached:
+        doc = managed.get(arn)
+        if doc is None:
+            missing.append(arn)
+        else:
+            documents.append(doc)
+    boundary = managed.get(role.boundary) if role.boundary else None
+    if role.boundary and boundary is None:
+        missing.append(role.boundary)
+    return documents, boundary, missing
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -3,10 +3,9 @@ workload's declaration to an ARN, and the subjects a service-account-level fact 
 
 from __future__ import annotations
 
-from iamscope.access import Grant
 from iamscope.assess import Assessment, Need, ServiceAccountView
 from iamscope.chain import chain_of
-from iamscope.edges import Edge, declares, identity_edge, mounts, reads, resolves_to, runs_as
+from iamscope.edges import Edge, declares, identity_edge, mounts, resolves_to, runs_as
 from iamscope.identity import TrustCheck
 from iamscope.model import Location
 
@@ -27,10 +26,6 @@ def role_path(
 
 def declaration_path(need: Need) -> list[Edge]:
     return [mounts(need.mount), declares(need.mount, need.ref), resolves_to(need.ref, need.target)]
-
-
-def grant_edge(grant: Grant) -> Edge:
-    return reads(grant)
 
 
 def subjects(view: ServiceAccountView, *, mounting: bool = False) -> tuple[str, ...]:

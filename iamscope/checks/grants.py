@@ -8,8 +8,8 @@ from collections.abc import Iterable, Iterator
 
 from iamscope.access import ASCP_ACTIONS, DECRYPT, DESCRIBE_SECRET, Grant, RoleAccess, WildcardStatement
 from iamscope.assess import Assessment, ServiceAccountView
-from iamscope.checks.common import declaration_path, grant_edge, location_of, role_path, subjects
-from iamscope.edges import Edge
+from iamscope.checks.common import declaration_path, location_of, role_path, subjects
+from iamscope.edges import Edge, reads
 from iamscope.findings import RANK, Finding, is_pattern, listing, lower, rule
 from iamscope.identity import TrustCheck
 from iamscope.policy.arn import try_parse_arn
@@ -194,7 +194,7 @@ def cross_workload(assessment: Assessment) -> Iterator[Finding]:
             for subject in subjects(view):
                 evidence = [
                     *role_path(assessment, view, subject, first_check),
-                    grant_edge(first_grant),
+                    reads(first_grant),
                     *declaration_path(need),
                 ]
                 yield Finding(
@@ -252,7 +252,7 @@ def excess(assessment: Assessment) -> Iterator[Finding]:
                 what += f", and every future match of {', '.join(pats)}"
             for subject in subjects(view):
                 evidence = role_path(assessment, view, subject, checks[role_arn]) + [
-                    grant_edge(g) for g in grants[:1]
+                    reads(g) for g in grants[:1]
                 ]
                 yield Finding(
                     rule="excess-grant",
@@ -360,7 +360,7 @@ def node_role(assessment: Assessment) -> Iterator[Finding]:
         evidence: list[Edge] = [
             Edge(source=p, target=role.arn, kind="instance-profile", reason="InstanceProfileList")
             for p in role.instance_profiles
-        ] + [grant_edge(access.grants[a]) for a in readable[:1]]
+        ] + [reads(access.grants[a]) for a in readable[:1]]
         yield Finding(
             rule="node-role-secret-access",
             severity="critical",

@@ -21,7 +21,7 @@ def _wrap(text: str, indent: str) -> list[str]:
     ) or [indent]
 
 
-def _header(subject: str, findings: list[Finding], result: ScanResult) -> str:
+def _header(subject: str, result: ScanResult) -> str:
     a = result.assessment
     view = None
     w = a.workloads.get(subject)
@@ -90,7 +90,7 @@ def render_text(result: ScanResult, fail_on: str) -> str:
         out += ["", *_table(order, groups)]
     for subject in order:
         out.append("")
-        out.append(_header(subject, groups[subject], result))
+        out.append(_header(subject, result))
         for f in groups[subject]:
             out += _finding_lines(f)
     # clean: no finding on them, and none that names them (a workload whose secrets another can
