@@ -18,6 +18,8 @@ from iamscope import __version__
 from iamscope.config import load_config
 from iamscope.errors import IamscopeError, InputError, NotImplementedYetError, UsageError
 from iamscope.files import InputReader
+from iamscope.generate import FLAVORS, artefacts, verified_plan, write_artefacts
+from iamscope.generate.summary import render_summary
 from iamscope.graph import build_graph, render_dot, render_graphml
 from iamscope.graph import explain as explain_paths
 from iamscope.graph import render_json as render_graph_json
@@ -111,9 +113,60 @@ def _scan(state: Path | None, k8s: Sequence[str], aws: Path | None, config: Path
 @_aws
 @_config
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
-def generate(**_: Any) -> None:
-    """Write least-privilege identity and trust policies, tfvars and ServiceAccount manifests."""
-    _pending("generate", "the generate issue")
+@click.option(
+    "--workload",
+    "workloads",
+    multiple=True,
+    help="Only the service account this workload runs as (namespace/Kind/name; repeatable).",
+)
+@click.option(
+    "--service-account",
+    "service_accounts",
+    multiple=True,
+    help="Only this service account (namespace/name; repeatable).",
+)
+@click.option(
+    "--flavor",
+    "flavors",
+    multiple=True,
+    type=click.Choice(FLAVORS),
+    help="Also write inputs for a community Terraform module (repeatable).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print no summary, only warnings.")
+def generate(
+    state: Path | None,
+    k8s: tuple[str, ...],
+    aws: Path | None,
+    config: Path | None,
+    out: Path,
+    workloads: tuple[str, ...],
+    service_accounts: tuple[str, ...],
+    flavors: tuple[str, ...],
+    quiet: bool,
+) -> None:
+    """Write a least-privilege IAM role per service account that mounts AWS secrets: identity and
+    trust policies, iamscope.auto.tfvars.json for terraform/, and the annotated ServiceAccounts.
+
+    The role of a service account covers every workload running as it, so generating one service
+    account alone writes the same bytes as generating the whole cluster."""
+    reader = InputReader()
+    settings = load_config(config, reader)
+    inventory = load_inventory(sources(state, k8s, aws), reader)
+    for read in inventory.kube.warnings + inventory.aws.warnings:
+        click.echo(f"iamscope: warning: {read.source}: {read.message}", err=True)
+    plan = verified_plan(
+        inventory,
+        settings,
+        workloads=workloads,
+        service_accounts=service_accounts,
+        config_source=str(config or ".iamscope.yaml"),
+    )
+    files = artefacts(plan, sorted(set(flavors)))
+    write_artefacts(out, files)
+    for warning in plan.warnings:
+        click.echo(f"iamscope: warning: {warning}", err=True)
+    if not quiet:
+        click.echo(render_summary(plan, out, files))
 
 
 @cli.command()

@@ -1,8 +1,10 @@
 """The `.iamscope.yaml` configuration: what the cluster cannot say about itself (which namespaces may
-sync Secrets, who the platform principals are, the cluster's name, the provider's region)."""
+sync Secrets, who the platform principals are, the cluster's name, the provider's region) and how
+`generate` names and tags the roles it writes."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,14 @@ _KNOWN = {
     "platform": {"principals", "groups"},
     "cluster": {"name"},
     "aws": {"region"},
+    "generate": {"role_name", "role_path", "permissions_boundary", "tags"},
 }
+DEFAULT_ROLE_NAME = "{cluster}-{namespace}-{service_account}"
+# IAM: a path is / or /segments/ of printable ASCII without spaces, at most 512 characters
+ROLE_PATH = re.compile(r"^/(?:[\x21-\x7e]+/)?$")
+BOUNDARY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[\x21-\x7e]+$")
+# IAM tags: keys up to 128, values up to 256 characters of letters, digits, spaces and _.:/=+-@
+TAG_TEXT = re.compile(r"^[\w .:/=+\-@]*$")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -30,6 +39,10 @@ class Config:
     platform_groups: tuple[str, ...] = ()
     cluster_name: str | None = None
     region: str | None = None  # the region ASCP is configured with, used when an SPC names none
+    role_name: str = DEFAULT_ROLE_NAME  # generate: template of the role names it writes
+    role_path: str = "/"
+    permissions_boundary: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()
 
 
 def _strings(value: Any, where: str, source: str) -> tuple[str, ...]:
@@ -74,7 +87,54 @@ def parse_config(raw: Any, *, source: str) -> Config:
         platform_groups=_strings(get("platform", "groups"), "platform.groups", source),
         cluster_name=_string(get("cluster", "name"), "cluster.name", source),
         region=_region(get("aws", "region"), source),
+        role_name=_string(get("generate", "role_name"), "generate.role_name", source) or DEFAULT_ROLE_NAME,
+        role_path=_role_path(get("generate", "role_path"), source),
+        permissions_boundary=_boundary(get("generate", "permissions_boundary"), source),
+        tags=_tags(get("generate", "tags"), source),
     )
+
+
+def _role_path(value: Any, source: str) -> str:
+    path = _string(value, "generate.role_path", source) or "/"
+    if len(path) > 512 or not ROLE_PATH.match(path):
+        raise InputError(
+            f"{path!r} is not an IAM path (/ or /one/or/more/segments/)",
+            source=source,
+            where="generate.role_path",
+        )
+    return path
+
+
+def _boundary(value: Any, source: str) -> str | None:
+    arn = _string(value, "generate.permissions_boundary", source)
+    if arn is not None and not BOUNDARY_ARN.match(arn):
+        raise InputError(
+            f"{arn!r} is not an IAM policy ARN", source=source, where="generate.permissions_boundary"
+        )
+    return arn
+
+
+def _tags(value: Any, source: str) -> tuple[tuple[str, str], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise InputError("must be a mapping of tag keys to values", source=source, where="generate.tags")
+    tags = []
+    for key, text in value.items():
+        where = f"generate.tags.{key}"
+        if not isinstance(key, str) or not isinstance(text, str):
+            raise InputError("tag keys and values must be strings", source=source, where=where)
+        if not 1 <= len(key) <= 128 or len(text) > 256 or not TAG_TEXT.match(key) or not TAG_TEXT.match(text):
+            raise InputError(
+                "not a valid IAM tag (key of 1-128, value of up to 256 characters: letters, digits, "
+                "spaces, _.:/=+-@)",
+                source=source,
+                where=where,
+            )
+        if key.lower().startswith("aws:"):
+            raise InputError("tag keys starting with aws: are reserved", source=source, where=where)
+        tags.append((key, text))
+    return tuple(sorted(tags))
 
 
 def _region(value: Any, source: str) -> str | None:
