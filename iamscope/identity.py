@@ -216,21 +216,24 @@ def check_pod_identity(
         return TrustCheck(
             role_arn=arn, via="pod-identity", outcome="denied", reason="the role has no trust policy"
         )
-    context: dict[str, str] = {
-        "aws:RequestTag/kubernetes-namespace": association.namespace,
-        "aws:RequestTag/kubernetes-service-account": association.service_account,
-        "aws:RequestTag/eks-cluster-name": association.cluster,
-    }
-    if cluster is not None:
+    # with disableSessionTags EKS passes no session tags, so conditions on aws:RequestTag/* see none
+    tags = not association.disable_session_tags
+    context: dict[str, str] = {}
+    if tags:
         context |= {
-            "aws:SourceAccount": cluster.account,
-            "aws:SourceArn": cluster.arn,
-            "aws:RequestTag/eks-cluster-arn": cluster.arn,
+            "aws:RequestTag/kubernetes-namespace": association.namespace,
+            "aws:RequestTag/kubernetes-service-account": association.service_account,
+            "aws:RequestTag/eks-cluster-name": association.cluster,
         }
+    if cluster is not None:
+        context |= {"aws:SourceAccount": cluster.account, "aws:SourceArn": cluster.arn}
+        if tags:
+            context["aws:RequestTag/eks-cluster-arn"] = cluster.arn
+    request = RequestContext(context, complete=False, known_prefixes=() if tags else ("aws:RequestTag/",))
     outcomes = []
     for action in ("sts:AssumeRole", "sts:TagSession"):
         result = analyse(
-            [], action, role.arn, context, resource_policy=role.trust, principal=POD_IDENTITY_SERVICE
+            [], action, role.arn, request, resource_policy=role.trust, principal=POD_IDENTITY_SERVICE
         )
         outcomes.append((action, result))
     denied = [a for a, r in outcomes if r.outcome == "denied"]

@@ -39,7 +39,6 @@ def test_version() -> None:
     [
         (["audit"], "the driver hardening issue"),
         (["diff", "fixtures/demo", "fixtures/demo"], "the diff issue"),
-        (["generate", "fixtures/demo", "--out", "out"], "the generate issue"),
     ],
 )
 def test_pending_commands_exit_2_with_one_line(args: list[str], issue: str) -> None:

@@ -27,6 +27,7 @@ from tests.scan.builder import (
     GET,
     ISSUER,
     OTHER_ACCOUNT,
+    POD_IDENTITY_TRUST,
     READ,
     REGION,
     State,
@@ -810,3 +811,26 @@ def test_cross_workload_message_with_six_others_names_them_all(tmp_path: Path) -
     )
     assert "more" not in finding.message
     assert finding.objects == tuple(others)
+
+
+# EKS Pod Identity: with disableSessionTags the AssumeRole request carries no session tags, so a trust
+# policy conditioned on aws:RequestTag/kubernetes-namespace (as generate writes it) refuses the
+# association: a positive operator on an absent key is false (IAM condition evaluation).
+
+TAGGED_TRUST = {
+    **POD_IDENTITY_TRUST,
+    "Condition": {"StringEquals": {"aws:RequestTag/kubernetes-namespace": "prod"}},
+}
+
+
+@pytest.mark.parametrize(
+    ("disable", "expected"), [(False, set()), (True, {("broken-trust", WORKLOAD, "high")})]
+)
+def test_trust_on_session_tags_needs_the_tags(tmp_path: Path, disable: bool, expected: set[Any]) -> None:
+    state = State(tmp_path)
+    db = state.secret("prod/db")
+    role = state.role("api", [allow(READ, db)], trust=[TAGGED_TRUST])
+    state.association("prod", "api", role)
+    state.associations[-1]["disableSessionTags"] = disable
+    mounting_app(state, "prod/db", usePodIdentity="true")
+    assert triples(run(state)) == expected
