@@ -152,8 +152,6 @@ def generate(
     reader = InputReader()
     settings = load_config(config, reader)
     inventory = load_inventory(sources(state, k8s, aws), reader)
-    for read in inventory.kube.warnings + inventory.aws.warnings:
-        click.echo(f"iamscope: warning: {read.source}: {read.message}", err=True)
     plan = verified_plan(
         inventory,
         settings,
@@ -163,7 +161,8 @@ def generate(
     )
     files = artefacts(plan, sorted(set(flavors)))
     write_artefacts(out, files)
-    for warning in plan.warnings:
+    read = [f"{w.source}: {w.message}" for w in inventory.kube.warnings + inventory.aws.warnings]
+    for warning in sorted(set(read)) + list(plan.warnings):
         click.echo(f"iamscope: warning: {warning}", err=True)
     if not quiet:
         click.echo(render_summary(plan, out, files))

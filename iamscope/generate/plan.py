@@ -76,7 +76,13 @@ def _mount_warnings(mount: Mount) -> list[str]:
             warnings.append(f"{where}: {name!r} not granted: ASCP rejects it ({'; '.join(ref.problems)})")
             continue
         if not ref.targets:
-            reason = "; ".join(ref.problems) or "it cannot be resolved"
+            reason = "; ".join(ref.problems) or (
+                "the mount's region is unknown"
+                if mount.region is None
+                else "the account is unknown"
+                if mount.account is None
+                else "it cannot be resolved"
+            )
             warnings.append(f"{where}: {name!r} not granted: {reason}")
             continue
         for target in ref.targets:
@@ -185,6 +191,16 @@ def _selected(
     return selected
 
 
+def _no_cluster(inventory: Inventory, config: Config) -> str:
+    names = sorted(c.name for c in inventory.aws.clusters)
+    if config.cluster_name:
+        held = f"it holds {', '.join(names)}" if names else "no eks-describe-cluster*.json"
+        return f"cluster.name {config.cluster_name!r} is not in the snapshot ({held})"
+    if names:
+        return f"the snapshot holds clusters {', '.join(names)}: set cluster.name to say which one"
+    return "no EKS cluster in the snapshot: add eks-describe-cluster-<name>.json (aws eks describe-cluster)"
+
+
 def plan_roles(
     inventory: Inventory,
     config: Config,
@@ -216,10 +232,8 @@ def plan_roles(
     uses = template_fields(config.role_name, source=config_source)
     if "cluster" in uses and cluster_name is None:
         raise InputError(
-            f"the role name template {config.role_name!r} uses {{cluster}} but no cluster is known: set "
-            "cluster.name or add eks-describe-cluster*.json",
-            source=config_source,
-            where="generate.role_name",
+            f"the role name template {config.role_name!r} uses {{cluster}}: {_no_cluster(inventory, config)}",
+            source="generate",
         )
     names = unique_names(config.role_name, by_sa, cluster_name or "", source=config_source)
 
@@ -237,14 +251,16 @@ def plan_roles(
     irsa = any(r.irsa for r in roles)
     pod_identity = any(r.pod_identity for r in roles)
     if irsa and (cluster is None or cluster.oidc_provider_arn is None):
-        which = "no EKS cluster in the snapshot (eks-describe-cluster*.json, cluster.name)"
-        if cluster is not None:
-            which = f"cluster {cluster.name} has no OIDC issuer in the snapshot"
+        which = (
+            _no_cluster(inventory, config)
+            if cluster is None
+            else f"cluster {cluster.name} has no OIDC issuer"
+        )
         raise InputError(f"cannot write IRSA trust policies: {which}", source="generate")
     if pod_identity and cluster is None:
         raise InputError(
-            "cannot write Pod Identity trust policies: no EKS cluster in the snapshot "
-            "(eks-describe-cluster*.json, cluster.name) to name in the eks-cluster-arn condition",
+            f"cannot write Pod Identity trust policies (they name the cluster's ARN): "
+            f"{_no_cluster(inventory, config)}",
             source="generate",
         )
     region = (cluster.region if cluster else None) or config.region
