@@ -19,3 +19,20 @@ def test_demo_runs_and_shows_findings_and_paths() -> None:
     assert "Summary: 2 critical, 9 high, 5 medium; 11 at or above --fail-on high\n" in out
     assert "(exit 1: findings at or above --fail-on high, as a pipeline gate would see them)\n" in out
     assert "is reached by: 7 path(s)\n" in out
+    assert "$ iamscope generate fixtures/demo --config fixtures/demo/iamscope.yaml --out out/demo\n" in out
+    assert "13 role(s) for account 111122223333:\n" in out
+    assert '"Sid": "DecryptSecrets"' in out
+
+
+def test_demo_apply_creates_the_generated_roles_in_moto() -> None:
+    """The README's Terraform walk-through: generate, then terraform apply against moto."""
+    result = subprocess.run(
+        ["bash", str(REPO / "bin" / "demo-apply")], capture_output=True, text=True, cwd=REPO, check=False
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    out = result.stdout
+    assert "Apply complete! Resources: 26 added, 0 changed, 0 destroyed." in out
+    assert '"arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/payments/db-Xy12Ab"' in out
+    assert out.rstrip().endswith("13 roles in moto's account 111122223333")
+    assert not (REPO / "terraform" / "moto_override.tf").exists()
+    assert not (REPO / "terraform" / "terraform.tfstate").exists()

@@ -85,7 +85,8 @@ def module_copy(target: Path, *, tests: bool = False) -> Path:
     """The module's .tf files (and its tests/ when asked) in a scratch directory, initialised offline."""
     target.mkdir(parents=True, exist_ok=True)
     for path in MODULE.glob("*.tf"):
-        shutil.copy(path, target / path.name)
+        if not path.name.endswith("_override.tf"):  # bin/demo-apply's, if one was left behind
+            shutil.copy(path, target / path.name)
     if tests:
         shutil.copytree(MODULE / "tests", target / "tests")
     run(target, "init", "-backend=false", f"-plugin-dir={plugin_dir()}", "-no-color")
