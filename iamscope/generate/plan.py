@@ -263,6 +263,15 @@ def plan_roles(
             f"{_no_cluster(inventory, config)}",
             source="generate",
         )
+    # the roles trust the provider for the cluster's issuer in their own account (cross-account IRSA)
+    provider = None
+    if cluster is not None and cluster.oidc_issuer:
+        provider = f"arn:{partition}:iam::{account}:oidc-provider/{cluster.oidc_issuer}"
+        if cluster.account != account and irsa:
+            warnings.append(
+                f"the roles are for account {account} and cluster {cluster.name} is in {cluster.account}: "
+                f"IRSA needs the IAM OIDC provider {provider} in {account} (cross-account IRSA)"
+            )
     region = (cluster.region if cluster else None) or config.region
     if region is None:
         raise InputError(
@@ -274,7 +283,7 @@ def plan_roles(
         region=region,
         cluster_name=cluster_name,
         cluster_arn=cluster.arn if cluster else None,
-        oidc_provider_arn=cluster.oidc_provider_arn if cluster else None,
+        oidc_provider_arn=provider,
         oidc_issuer=cluster.oidc_issuer if cluster else None,
         config=config,
         roles=tuple(roles),

@@ -6,6 +6,7 @@ does not let IAM grant) is said, since no identity policy can fix it."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -18,6 +19,7 @@ from iamscope.model import InlinePolicy, Inventory, Role
 from iamscope.policy.document import parse_policy
 
 POLICY_NAME = "secrets-store-csi"  # the inline policy terraform/ creates
+INLINE_LIMIT = 10_240  # IAM quota: characters of a role's inline policies together, whitespace aside
 
 
 def generated_role(role: RolePlan, plan: GeneratePlan) -> Role:
@@ -70,6 +72,13 @@ def refusals(plan: GeneratePlan, inventory: Inventory) -> tuple[str, ...]:
             "the generated roles could not be checked against it"
         )
     for role in plan.roles:
+        size = len(json.dumps(identity_policy(role), separators=(",", ":")))
+        if size > INLINE_LIMIT:
+            notes.append(
+                f"{role.id}: its policy is {size:,} characters, over the {INLINE_LIMIT:,} IAM allows for "
+                "a role's inline policies: Terraform's apply will fail; split the workloads' secrets across "
+                "service accounts"
+            )
         access = calculator.access(role.role_arn, _session_tags(role, plan))
         for kind, arns in ((SECRETSMANAGER, role.secret_arns), (SSMPARAMETER, role.parameter_arns)):
             for arn in arns:
