@@ -35,6 +35,7 @@ from iamscope.model import (
 )
 from iamscope.policy.arn import try_parse_arn
 
+WILDCARD = re.compile(r"[*?]")
 REGION_LABELS = ("topology.kubernetes.io/region", "failure-domain.beta.kubernetes.io/region")
 SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
 
@@ -210,6 +211,13 @@ def _parameter_target(name: str, region: str, account: str, failover: bool, lk: 
     )
 
 
+def _name_part(name: str) -> str:
+    """The name an objectName gives: the resource of an ARN (wildcards in its region or account are
+    refused elsewhere), else the name itself."""
+    parsed = try_parse_arn(name)
+    return parsed.resource if parsed is not None else name
+
+
 def _object_kind(obj: AscpObject) -> str | None:
     if obj.type:
         return obj.type
@@ -259,6 +267,15 @@ def resolve_object(
     holes = placeholders(obj.name, obj.failover_name)
     if holes:
         problems.append(f"unsubstituted placeholder {', '.join(holes)}: the manifest is a template")
+        return ObjectRef(id=ref_id, object=obj, kind=kind, targets=(), problems=tuple(problems))
+    wild = [n for n in (obj.name, obj.failover_name) if n and WILDCARD.search(_name_part(n))]
+    if wild:
+        # no secret or parameter is named with * or ?: the API call fails, and a grant written from
+        # the name would be a wildcard over every secret it matches
+        problems.append(
+            f"objectName {wild[0]!r} holds a wildcard: no secret or parameter has such a name, so ASCP "
+            "cannot read it"
+        )
         return ObjectRef(id=ref_id, object=obj, kind=kind, targets=(), problems=tuple(problems))
     if kind is None and obj.name and not obj.problems:
         problems.append("objectType is missing and objectName is not an ARN")

@@ -46,8 +46,8 @@ def template_fields(template: str, *, source: str) -> tuple[str, ...]:
 
 def role_name(template: str, values: Mapping[str, str]) -> str:
     """The template filled in, with characters IAM does not allow in a role name replaced by `-`; a
-    name over 64 characters keeps its first 55 and appends `-` and 8 hex digits of the full name's
-    SHA-256, so two long names that differ only at the end stay different."""
+    name over 64 characters keeps its first 55 (less a `-` they end with) and appends `-` and 8 hex
+    digits of the full name's SHA-256, so two long names that differ only at the end stay different."""
     name = INVALID.sub("-", template.format_map(values)).strip("-") or "role"
     if len(name) <= MAX_LENGTH:
         return name
@@ -69,7 +69,8 @@ def unique_names(
         if other is not None:
             raise InputError(
                 f"{template!r} gives {other[0]}/{other[1]} and {ns}/{sa} the same role name {name!r}: "
-                "include {namespace} (and {cluster} when several clusters share the account)",
+                "the template must tell them apart (with {namespace}, and {cluster} when clusters share "
+                "the account, separated by a character names do not hold, such as .)",
                 source=source,
                 where="generate.role_name",
             )

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from iamscope.cli import main
-from tests.scan.builder import READ, REGION, State, allow, run, secret_arn, triples
+from tests.scan.builder import READ, REGION, State, allow, objects, run, secret_arn, triples
 
 WORKLOAD = "prod/Deployment/api"
 SPC = "prod/SecretProviderClass/api"
@@ -252,3 +252,25 @@ def test_the_scan_exits_by_fail_on_never_2(
         ("unresolved-object", "medium"),
         ("excess-grant", "medium"),
     }
+
+
+# Secrets Manager names are [A-Za-z0-9/_+=.@-] and SSM parameter names [a-zA-Z0-9_.-/]: an objectName
+# holding * or ? names nothing, GetSecretValue / GetParameters fail, and the mount with them.
+
+
+@pytest.mark.parametrize(
+    ("name", "type"),
+    [("prod/*", "secretsmanager"), ("prod/d?", "secretsmanager"), ("/prod/*", "ssmparameter")],
+    ids=["secret-star", "secret-question-mark", "parameter-star"],
+)
+def test_a_wildcard_object_name_is_unresolved(tmp_path: Path, name: str, type: str) -> None:
+    state = State(tmp_path)
+    db = state.secret("prod/db")
+    role = state.irsa_role("api", "prod", "api", [allow(READ, db)])
+    state.service_account("prod", "api", role)
+    state.spc("prod", "api", objects("prod/db") + objects(name, type=type))
+    state.workload("Deployment", "prod", "api", "api", "api")
+    result = run(state)
+    finding = next(f for f in result.findings if f.rule == "unresolved-object")
+    assert f"objectName {name!r} holds a wildcard: no secret or parameter has such a name" in finding.message
+    assert result.assessment.service_accounts["prod/ServiceAccount/api"].need_arns == (db,)
