@@ -24,6 +24,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.generate import tf
+from tests.generate.test_generate_cli import SERVICE_ACCOUNTS
 
 STUBS = REPO / "tests" / "data" / "community-modules"
 FAKE_ACCOUNT = "000000000000"  # the account the stubs make their ARNs up in
@@ -85,20 +86,7 @@ EXTERNAL_SECRETS_ACTIONS = {
 }
 # the demo's service accounts: analytics/reporting uses Pod Identity, every other one IRSA
 POD_IDENTITY_KEYS = ["analytics/reporting"]
-IRSA_KEYS = [
-    "analytics/dashboards",
-    "batch/backfill",
-    "batch/batch-shared",
-    "batch/nightly-export",
-    "checkout/cart-cleanup",
-    "checkout/checkout-web",
-    "checkout/notifier",
-    "legacy/erp-connector",
-    "payments/ledger",
-    "payments/notifier",
-    "payments/payments-api",
-    "payments/refunds",
-]
+IRSA_KEYS = [k for k in SERVICE_ACCOUNTS if k not in POD_IDENTITY_KEYS]
 COVERED = {"irsa-v5": IRSA_KEYS, "irsa-v6": IRSA_KEYS, "pod-identity": POD_IDENTITY_KEYS}
 
 
