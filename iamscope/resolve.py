@@ -211,11 +211,18 @@ def _parameter_target(name: str, region: str, account: str, failover: bool, lk: 
     )
 
 
-def _name_part(name: str) -> str:
-    """The name an objectName gives: the resource of an ARN (wildcards in its region or account are
-    refused elsewhere), else the name itself."""
+def _names_nothing(name: str) -> str | None:
+    """Why an objectName can name no secret or parameter, or None: a `*` or `?` anywhere (no name,
+    region or account holds one), or an ARN of another kind of resource (a KMS key, a rotation)."""
+    if WILDCARD.search(name):
+        return f"objectName {name!r} holds a wildcard: no secret or parameter has such a name"
     parsed = try_parse_arn(name)
-    return parsed.resource if parsed is not None else name
+    if parsed is None:
+        return None
+    expected = {"secretsmanager": "secret", "ssm": "parameter"}.get(parsed.service)
+    if expected is None or parsed.resource_type != expected:
+        return f"objectName {name!r} is not the ARN of a secret or an SSM parameter"
+    return None
 
 
 def _object_kind(obj: AscpObject) -> str | None:
@@ -268,14 +275,11 @@ def resolve_object(
     if holes:
         problems.append(f"unsubstituted placeholder {', '.join(holes)}: the manifest is a template")
         return ObjectRef(id=ref_id, object=obj, kind=kind, targets=(), problems=tuple(problems))
-    wild = [n for n in (obj.name, obj.failover_name) if n and WILDCARD.search(_name_part(n))]
-    if wild:
-        # no secret or parameter is named with * or ?: the API call fails, and a grant written from
-        # the name would be a wildcard over every secret it matches
-        problems.append(
-            f"objectName {wild[0]!r} holds a wildcard: no secret or parameter has such a name, so ASCP "
-            "cannot read it"
-        )
+    unreadable = [why for n in (obj.name, obj.failover_name) if n and (why := _names_nothing(n))]
+    if unreadable:
+        # the API call fails; and a grant written from such a name would be a wildcard over every
+        # secret it matches, or a grant on something that is no secret at all
+        problems.append(f"{unreadable[0]}, so ASCP cannot read it")
         return ObjectRef(id=ref_id, object=obj, kind=kind, targets=(), problems=tuple(problems))
     if kind is None and obj.name and not obj.problems:
         problems.append("objectType is missing and objectName is not an ARN")

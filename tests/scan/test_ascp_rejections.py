@@ -274,3 +274,36 @@ def test_a_wildcard_object_name_is_unresolved(tmp_path: Path, name: str, type: s
     finding = next(f for f in result.findings if f.rule == "unresolved-object")
     assert f"objectName {name!r} holds a wildcard: no secret or parameter has such a name" in finding.message
     assert result.assessment.service_accounts["prod/ServiceAccount/api"].need_arns == (db,)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        (
+            "arn:aws:secretsmanager:eu-west-1:*:secret:prod/db",
+            "objectName 'arn:aws:secretsmanager:eu-west-1:*:secret:prod/db' holds a wildcard",
+        ),
+        (
+            "arn:aws:kms:eu-west-1:111122223333:key/abc",
+            "objectName 'arn:aws:kms:eu-west-1:111122223333:key/abc' is not the ARN of a secret or an SSM parameter",
+        ),
+        (
+            "arn:aws:secretsmanager:eu-west-1:111122223333:rotation:foo",
+            "objectName 'arn:aws:secretsmanager:eu-west-1:111122223333:rotation:foo' is not the ARN of a secret",
+        ),
+    ],
+    ids=["account-wildcard", "kms-key-arn", "not-a-secret-resource"],
+)
+def test_an_arn_that_names_no_secret_is_unresolved(tmp_path: Path, name: str, message: str) -> None:
+    """GetSecretValue takes a secret's ARN or name: an ARN with a wildcard account, or of a KMS key,
+    names no secret; a grant written from it would cover every account's secret or the wrong thing."""
+    state = State(tmp_path)
+    db = state.secret("prod/db")
+    role = state.irsa_role("api", "prod", "api", [allow(READ, db)])
+    state.service_account("prod", "api", role)
+    state.spc("prod", "api", [*objects("prod/db"), {"objectName": name, "objectType": "secretsmanager"}])
+    state.workload("Deployment", "prod", "api", "api", "api")
+    result = run(state)
+    finding = next(f for f in result.findings if f.rule == "unresolved-object")
+    assert message in finding.message
+    assert result.assessment.service_accounts["prod/ServiceAccount/api"].need_arns == (db,)
