@@ -19,6 +19,7 @@ from iamscope.config import load_config
 from iamscope.errors import IamscopeError, InputError, NotImplementedYetError, UsageError
 from iamscope.files import InputReader
 from iamscope.generate import FLAVORS, artefacts, verified_plan, write_artefacts
+from iamscope.generate.flavors import flavor_warnings
 from iamscope.generate.summary import render_summary
 from iamscope.graph import build_graph, render_dot, render_graphml
 from iamscope.graph import explain as explain_paths
@@ -160,9 +161,9 @@ def generate(
         config_source=str(config or ".iamscope.yaml"),
     )
     files = artefacts(plan, sorted(set(flavors)))
-    write_artefacts(out, files)
+    write_artefacts(out, files, prune=not workloads and not service_accounts)
     read = [f"{w.source}: {w.message}" for w in inventory.kube.warnings + inventory.aws.warnings]
-    for warning in sorted(set(read)) + list(plan.warnings):
+    for warning in sorted(set(read)) + list(plan.warnings) + flavor_warnings(plan, flavors):
         click.echo(f"iamscope: warning: {warning}", err=True)
     if not quiet:
         click.echo(render_summary(plan, out, files))

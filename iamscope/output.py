@@ -9,9 +9,12 @@ import os
 import stat
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from iamscope.errors import UsageError
+
+NAME_MAX = 255  # bytes in one path component on Linux and macOS file systems
 
 
 def _mode(path: Path) -> int:
@@ -23,36 +26,68 @@ def _mode(path: Path) -> int:
         return 0o666 & ~umask
 
 
-def write_atomic(path: Path, text: str) -> None:
-    target = Path(os.path.realpath(path))
-    if target.exists() and not target.is_file():
-        try:
-            with target.open("w", encoding="utf-8", newline="\n") as handle:
-                handle.write(text)
-        except OSError as error:
-            raise UsageError(f"{path}: cannot write: {error.strerror}") from None
-        return
-    directory = target.parent
-    if not directory.is_dir():
-        raise UsageError(f"{path}: the directory {directory} does not exist")
+def _staged(target: Path, text: str, shown: Path) -> Path:
+    """`text` in a new temporary file beside `target`, flushed to disk, with the target's mode."""
     mode = _mode(target)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+        fd, tmp = tempfile.mkstemp(prefix=".iamscope-", suffix=".tmp", dir=target.parent)
     except OSError as error:
-        raise UsageError(f"{path}: cannot write: {error.strerror}") from None
+        raise UsageError(f"{shown}: cannot write: {error.strerror}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
             handle.flush()
             os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except OSError as error:
+    except BaseException as error:
         Path(tmp).unlink(missing_ok=True)
-        raise UsageError(f"{path}: cannot write: {error.strerror}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise UsageError(f"{shown}: cannot write: {error.strerror}") from None
         raise
+    return Path(tmp)
+
+
+def _target(path: Path) -> tuple[Path, bool]:
+    """The file a write replaces (symlinks followed), and whether it is a regular file or absent."""
+    target = Path(os.path.realpath(path))
+    if len(target.name.encode()) > NAME_MAX:
+        raise UsageError(f"{path}: the file name is longer than the {NAME_MAX} bytes a file system allows")
+    try:
+        regular = not target.exists() or target.is_file()
+    except OSError as error:
+        raise UsageError(f"{path}: cannot write: {error.strerror}") from None
+    if not target.parent.is_dir():
+        raise UsageError(f"{path}: the directory {target.parent} does not exist")
+    return target, regular
+
+
+def write_atomic(path: Path, text: str) -> None:
+    write_all_atomic({path: text})
+
+
+def write_all_atomic(files: Mapping[Path, str]) -> None:
+    """Write every file or none: all are staged in temporary files first, and only once all of them
+    are on disk are they renamed over their targets (a rename within a directory is atomic)."""
+    staged: list[tuple[Path, Path, Path]] = []
+    try:
+        for path, text in files.items():
+            target, regular = _target(path)
+            if not regular:  # a pipe or a device: nothing to rename over
+                try:
+                    with target.open("w", encoding="utf-8", newline="\n") as handle:
+                        handle.write(text)
+                except OSError as error:
+                    raise UsageError(f"{path}: cannot write: {error.strerror}") from None
+                continue
+            staged.append((_staged(target, text, path), target, path))
+        for tmp, target, path in staged:
+            try:
+                os.replace(tmp, target)
+            except OSError as error:
+                raise UsageError(f"{path}: cannot write: {error.strerror}") from None
+    finally:
+        for tmp, _, _ in staged:
+            tmp.unlink(missing_ok=True)
 
 
 def emit(text: str, output: Path | None) -> None:

@@ -16,7 +16,7 @@ from iamscope.generate.flavors import FLAVORS, flavor_files
 from iamscope.generate.manifests import service_accounts_yaml
 from iamscope.generate.plan import GeneratePlan
 from iamscope.generate.tfvars import module_tfvars
-from iamscope.output import write_atomic
+from iamscope.output import write_all_atomic
 
 TFVARS = "iamscope.auto.tfvars.json"
 # Kubernetes names (DNS-1123 subdomains): also what keeps a path under --out
@@ -49,13 +49,31 @@ def artefacts(plan: GeneratePlan, flavors: Sequence[str] = ()) -> dict[str, str]
     return dict(sorted(files.items()))
 
 
-def write_artefacts(out: Path, files: Mapping[str, str]) -> None:
+def write_artefacts(out: Path, files: Mapping[str, str], *, prune: bool = False) -> None:
+    """Every file, or none of them. With `prune` (a run over the whole cluster), policy and trust
+    files of service accounts that no longer mount anything are removed, so `policies/` and `trust/`
+    always match the tfvars."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: not a directory")
-    for relative, text in files.items():
-        path = out / relative
+    for relative in files:
+        parent = (out / relative).parent
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise UsageError(f"{path.parent}: cannot create the directory: {error.strerror}") from None
-        write_atomic(path, text)
+            raise UsageError(f"{parent}: cannot create the directory: {error.strerror}") from None
+    write_all_atomic({out / relative: text for relative, text in files.items()})
+    if prune:
+        _prune(out, set(files))
+
+
+def _prune(out: Path, written: set[str]) -> None:
+    for folder in ("policies", "trust"):
+        root = out / folder
+        if not root.is_dir():
+            continue
+        for path in sorted(root.glob("*/*.json")):
+            if path.relative_to(out).as_posix() not in written and path.is_file():
+                path.unlink()
+        for directory in sorted(root.iterdir()):
+            if directory.is_dir() and not any(directory.iterdir()):
+                directory.rmdir()

@@ -10,6 +10,7 @@ lists, never its wildcard defaults, but grants more than ASCP needs: the README 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from iamscope.generate.documents import identity_policy, pod_identity_statement
@@ -258,3 +259,22 @@ def flavor_files(plan: GeneratePlan, flavor: str) -> dict[str, str]:
         f"flavors/{flavor}/main.tf": main,
         f"flavors/{flavor}/iamscope.auto.tfvars.json": _dump({"roles": flavor_roles(plan, flavor)}),
     }
+
+
+MANAGED_LIMIT = 6_144  # IAM quota: characters of a managed policy, whitespace aside
+
+
+def flavor_warnings(plan: GeneratePlan, flavors: Sequence[str]) -> list[str]:
+    """The v5 and Pod Identity flavors carry the policy as a managed policy, whose quota is lower than
+    the inline policies' of terraform/."""
+    notes = []
+    for flavor in (f for f in flavors if f in (IRSA_V5, POD_IDENTITY)):
+        covered = [r for r in plan.roles if (r.pod_identity if flavor == POD_IDENTITY else r.irsa)]
+        for role in covered:
+            size = len(json.dumps(identity_policy(role), separators=(",", ":")))
+            if size > MANAGED_LIMIT:
+                notes.append(
+                    f"{role.id}: its policy is {size:,} characters, over the {MANAGED_LIMIT:,} IAM "
+                    f"allows for the managed policy the {flavor} flavor creates: apply will fail"
+                )
+    return notes

@@ -9,7 +9,12 @@ import yaml
 from iamscope.generate.plan import GeneratePlan, RolePlan
 from iamscope.model import IRSA_ANNOTATION
 
-HEADER = "# Written by `iamscope generate`: the ServiceAccounts whose roles it generated.\n"
+HEADER = (
+    "# Written by `iamscope generate`: the ServiceAccounts whose roles it generated. Apply with\n"
+    "#   kubectl apply --server-side --field-manager=iamscope -f service-accounts.yaml\n"
+    "# so that only the fields below are set, and the labels, annotations, imagePullSecrets and\n"
+    "# automountServiceAccountToken others manage stay as they are.\n"
+)
 
 
 def _document(role: RolePlan) -> str:

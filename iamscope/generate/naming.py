@@ -56,24 +56,34 @@ def role_name(template: str, values: Mapping[str, str]) -> str:
 
 
 def unique_names(
-    template: str, service_accounts: Iterable[tuple[str, str]], cluster: str, *, source: str
+    template: str,
+    service_accounts: Iterable[tuple[str, str]],
+    cluster: str,
+    *,
+    source: str,
+    selected: Iterable[tuple[str, str]] | None = None,
 ) -> dict[tuple[str, str], str]:
     """The role name of every (namespace, service account). IAM role names are unique in an account
-    without regard to case, so names equal but for case collide too."""
+    without regard to case, so names equal but for case collide too. Names are decided over every
+    service account (so a role's name never depends on a filter), but only a collision that involves
+    a `selected` one (all, by default) stops the run."""
     template_fields(template, source=source)
     names: dict[tuple[str, str], str] = {}
-    owner: dict[str, tuple[str, str]] = {}
+    owners: dict[str, list[tuple[str, str]]] = {}
     for ns, sa in sorted(service_accounts):
         name = role_name(template, {"cluster": cluster, "namespace": ns, "service_account": sa})
-        other = owner.get(name.lower())
-        if other is not None:
+        owners.setdefault(name.lower(), []).append((ns, sa))
+        names[(ns, sa)] = name
+    wanted = set(names) if selected is None else set(selected)
+    for pair in sorted(wanted):
+        same = owners.get(names[pair].lower(), []) if pair in names else []
+        if len(same) > 1:
+            (a_ns, a_sa), (b_ns, b_sa) = same[0], same[1]
             raise InputError(
-                f"{template!r} gives {other[0]}/{other[1]} and {ns}/{sa} the same role name {name!r}: "
+                f"{template!r} gives {a_ns}/{a_sa} and {b_ns}/{b_sa} the same role name {names[same[1]]!r}: "
                 "the template must tell them apart (with {namespace}, and {cluster} when clusters share "
                 "the account, separated by a character names do not hold, such as .)",
                 source=source,
                 where="generate.role_name",
             )
-        owner[name.lower()] = (ns, sa)
-        names[(ns, sa)] = name
     return names

@@ -69,7 +69,15 @@ def _partition(inventory: Inventory, cluster: Cluster | None) -> str:
 def _mount_warnings(mount: Mount) -> list[str]:
     """What keeps part of a mount out of the policy: the role would be too narrow for it until fixed."""
     where = f"{mount.workload} volume {mount.volume}"
-    warnings = [f"{where}: {problem}" for problem in mount.problems]
+    if mount.problems:
+        return [f"{where}: nothing granted: the mount fails ({'; '.join(mount.problems)})"]
+    warnings = []
+    if "objects" in mount.inline:
+        warnings.append(
+            f"{where}: the pod sets objects in its volumeAttributes, which the driver copies over the "
+            f"SecretProviderClass: granted as the pod declares them, but review them (whoever can create "
+            f"pods in {mount.namespace} can name any secret this way)"
+        )
     for ref in mount.objects:
         name = ref.object.name or f"object {ref.object.index}"
         if ref.rejected:
@@ -117,7 +125,7 @@ def _role_plan(
     for mount in mounts:
         warnings += _mount_warnings(mount)
         for ref in mount.objects:
-            if ref.rejected:
+            if ref.rejected or mount.problems:
                 continue
             for target in ref.targets:
                 (secrets if target.kind == SECRETSMANAGER else parameters).add(target.arn)
@@ -191,6 +199,58 @@ def _selected(
     return selected
 
 
+def _granted(mounts: Sequence[Mount]) -> set[str]:
+    return {t.arn for m in mounts if not m.problems for r in m.objects if not r.rejected for t in r.targets}
+
+
+def _sharing(roles: Sequence[RolePlan], by_sa: dict[tuple[str, str], list[Mount]]) -> list[str]:
+    """Objects the roles of several service accounts will read (decided over the whole cluster, so a
+    filtered run says the same): each workload declares them, so no scan rule sees a stolen grant."""
+    holders: dict[str, set[tuple[str, str]]] = {}
+    for key, mounts in by_sa.items():
+        for arn in _granted(mounts):
+            holders.setdefault(arn, set()).add(key)
+    notes = []
+    for role in roles:
+        if role.service_account == "default":
+            notes.append(
+                f"{role.id}: the namespace's default service account mounts secrets: every pod in "
+                f"{role.namespace} that names no service account of its own can read them"
+            )
+        for arn in (*role.secret_arns, *role.parameter_arns):
+            others = sorted(holders.get(arn, set()) - {(role.namespace, role.service_account)})
+            if not others:
+                continue
+            names = ", ".join(f"{ns}/{sa}" for ns, sa in others)
+            across = " across namespaces" if any(ns != role.namespace for ns, _ in others) else ""
+            notes.append(
+                f"{role.id}: {arn} is also granted to {names}{across}: check that each should read it"
+            )
+    return notes
+
+
+def _existing_associations(
+    roles: Sequence[RolePlan], inventory: Inventory, cluster_name: str | None
+) -> list[str]:
+    """EKS allows one Pod Identity association per service account: creating a second one fails."""
+    existing = {
+        (a.namespace, a.service_account): a for a in inventory.aws.associations if a.cluster == cluster_name
+    }
+    notes = []
+    for role in roles:
+        found = existing.get((role.namespace, role.service_account))
+        if role.pod_identity and found is not None:
+            association_id = found.arn.rsplit("/", 1)[-1]
+            notes.append(
+                f"{role.id} already has the Pod Identity association {association_id} "
+                f"(role {found.role_arn}): "
+                f"import it (terraform import 'aws_eks_pod_identity_association.this[\"{role.key}\"]' "
+                f"{cluster_name},{association_id}) so the module updates it, or set "
+                "create_pod_identity_associations = false and point it at the new role yourself"
+            )
+    return notes
+
+
 def _no_cluster(inventory: Inventory, config: Config) -> str:
     names = sorted(c.name for c in inventory.aws.clusters)
     if config.cluster_name:
@@ -235,7 +295,7 @@ def plan_roles(
             f"the role name template {config.role_name!r} uses {{cluster}}: {_no_cluster(inventory, config)}",
             source="generate",
         )
-    names = unique_names(config.role_name, by_sa, cluster_name or "", source=config_source)
+    names = unique_names(config.role_name, by_sa, cluster_name or "", source=config_source, selected=selected)
 
     roles: list[RolePlan] = []
     warnings: list[str] = []
@@ -248,6 +308,8 @@ def plan_roles(
             warnings.append(f"{role.id}: none of its objects could be resolved: no role written for it")
             continue
         roles.append(role)
+    warnings += _sharing(roles, by_sa)
+    warnings += _existing_associations(roles, inventory, cluster_name)
     irsa = any(r.irsa for r in roles)
     pod_identity = any(r.pod_identity for r in roles)
     if irsa and (cluster is None or cluster.oidc_provider_arn is None):

@@ -509,8 +509,8 @@ def test_service_account_with_nothing_grantable_gets_no_role(tmp_path: Path) -> 
     plan = plan_for(state)
     assert [r.key for r in plan.roles] == ["prod/ok"]
     assert plan.warnings == (
-        f"{WHERE}: region/failoverRegion hold unsubstituted placeholder ${{REGION}}: the manifest is a template",
-        f"{WHERE}: 'prod/db' not granted: the mount's region is unknown",
+        f"{WHERE}: nothing granted: the mount fails (region/failoverRegion hold unsubstituted placeholder "
+        "${REGION}: the manifest is a template)",
         "prod/ServiceAccount/api: none of its objects could be resolved: no role written for it",
     )
     assert "policies/prod/api.json" not in artefacts(plan)
