@@ -383,6 +383,10 @@ class AwsInventory:
     # (secretsmanager|ssmparameter, account, region) the listings cover: only there does absence
     # from the snapshot mean the object does not exist
     listed: frozenset[tuple[str, str, str]] = frozenset()
+    # a Terraform plan overlaid on the snapshot: its file, and what it leaves unknown until apply
+    # ("<resource address>: <attribute> is known only after apply"), which no analysis may ignore
+    plan: str | None = None
+    unknown: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
