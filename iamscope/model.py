@@ -252,6 +252,7 @@ class Role:
     boundary: str | None  # managed policy ARN
     instance_profiles: tuple[str, ...]
     tags: Pairs
+    source: str = ""  # the snapshot file (or plan) it was read from, for locations in reports
 
 
 def role_policies(

@@ -288,6 +288,7 @@ def _roles(files: Sequence[RawFile]) -> list[Role]:
             boundary=boundary,
             instance_profiles=tuple(profiles),
             tags=_tags(entry.get("Tags"), place.at(".Tags")),
+            source=place.source,
         )
     return [roles[k] for k in sorted(roles)]
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from iamscope.assess import ServiceAccountView
 from iamscope.findings import SEVERITIES, Finding, is_pattern
+from iamscope.model import Location
+from iamscope.policy.evaluate import evidence
 from iamscope.scan import ScanResult
 
 SCHEMA = "iamscope.scan/v1"
@@ -34,9 +36,10 @@ def finding_json(f: Finding) -> dict[str, Any]:
     return out
 
 
-def access_json(view: ServiceAccountView) -> dict[str, Any]:
+def access_json(view: ServiceAccountView, location: Location | None = None) -> dict[str, Any]:
     grants = []
     for check, access in view.access:
+        through_wildcards = {arn for w in access.wildcards for arn in w.reached}
         for arn, grant in sorted(access.grants.items()):
             entry: dict[str, Any] = {
                 "resource": arn,
@@ -50,6 +53,12 @@ def access_json(view: ServiceAccountView) -> dict[str, Any]:
             }
             if is_pattern(arn):
                 entry["pattern"] = True
+            if arn in through_wildcards:
+                entry["wildcard"] = True
+            refs = [r for a in grant.actions for r in a.statements]
+            if grant.decrypt is not None:
+                refs += grant.decrypt.statements
+            entry["statements"] = [str(r) for r in evidence(refs)]
             conditional = {a.action: a.when for a in grant.actions if a.when}
             if grant.decrypt is not None:
                 entry["actions"] = sorted([*entry["actions"], "kms:Decrypt"])
@@ -68,12 +77,14 @@ def access_json(view: ServiceAccountView) -> dict[str, Any]:
                         "actions": sorted(wildcard.actions),
                         "via": check.role_arn,
                         "pattern": True,
+                        "wildcard": True,
                         "readable": wildcard.future,
                         "statement": str(wildcard.statement),
+                        "statements": [str(wildcard.statement)],
                     }
                 )
     grants.sort(key=lambda g: (g["resource"], g["via"], g.get("statement", "")))
-    return {
+    out: dict[str, Any] = {
         "service_account": view.id,
         "workloads": list(view.workloads),
         "role_arn": view.ascp_role,
@@ -85,6 +96,18 @@ def access_json(view: ServiceAccountView) -> dict[str, Any]:
         "unresolved_needs": [a for a in view.need_arns if is_pattern(a)],
         "grants": grants,
     }
+    if location is not None:
+        out["location"] = {"file": location.file, "line": location.line}
+    return out
+
+
+def view_location(result: ScanResult, view: ServiceAccountView) -> Location | None:
+    """Where a service account is declared, else where the first of its workloads is."""
+    declared = {sa.id: sa.location for sa in result.assessment.inventory.kube.service_accounts}
+    if declared.get(view.id) is not None:
+        return declared[view.id]
+    workloads = result.assessment.workloads
+    return next((workloads[w].location for w in view.workloads if w in workloads), None)
 
 
 def scan_document(result: ScanResult) -> dict[str, Any]:
@@ -106,7 +129,7 @@ def scan_document(result: ScanResult) -> dict[str, Any]:
             "findings": counts,
         },
         "findings": [finding_json(f) for f in result.findings],
-        "access": [access_json(v) for v in views],
+        "access": [access_json(v, view_location(result, v)) for v in views],
         "warnings": list(result.warnings),
     }
 

@@ -561,10 +561,22 @@ def access(result: ScanResult, service_account: str) -> dict[str, Any]:
 
 
 def grants(result: ScanResult, service_account: str) -> dict[tuple[str, str], dict[str, Any]]:
-    """The SA's grants keyed by (resource, via), each without those two keys."""
+    """The SA's grants keyed by (resource, via), each without those two keys and the evidence
+    (`statements`, `wildcard`: see grant_evidence)."""
     out = {}
     for g in access(result, service_account)["grants"]:
         key = (g["resource"], g["via"])
         assert key not in out or "statement" in g, f"duplicate grant {key}"
-        out.setdefault(key, {k: v for k, v in g.items() if k not in ("resource", "via")})
+        out.setdefault(
+            key, {k: v for k, v in g.items() if k not in ("resource", "via", "statements", "wildcard")}
+        )
     return out
+
+
+def grant_evidence(result: ScanResult, service_account: str) -> dict[tuple[str, str], tuple[bool, list[str]]]:
+    """(resource, via) → (granted through a wildcard statement, the statements that grant it)."""
+    return {
+        (g["resource"], g["via"]): (g.get("wildcard", False), g["statements"])
+        for g in access(result, service_account)["grants"]
+        if "statement" not in g
+    }

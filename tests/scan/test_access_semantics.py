@@ -643,7 +643,17 @@ def test_access_lists_via_and_assumable_roles(tmp_path: Path) -> None:
             "role_chains": [],
             "needs": [db],
             "unresolved_needs": [],
-            "grants": [{"resource": db, "actions": BOTH, "via": ROLE, "readable": "allowed"}],
+            "grants": [
+                {
+                    "resource": db,
+                    "actions": BOTH,
+                    "via": ROLE,
+                    "readable": "allowed",
+                    "statements": [f"identity policy {ROLE}#api-inline: statement 0 (Allow)"],
+                }
+            ],
+            # where the service account is declared (the builder writes it first)
+            "location": {"file": str(tmp_path / "k8s" / "objects.yaml"), "line": 1},
         }
     ]
 

@@ -288,6 +288,7 @@ def test_other_accounts_secret_granted_by_identity_is_unverified(state: State) -
             "via": role,
             "readable": "conditional",
             "conditions": {DESCRIBE: UNVERIFIED, GET: UNVERIFIED},
+            "statements": [f"identity policy {role}#api-inline: statement 0 (Allow)"],
         }
     ]
 

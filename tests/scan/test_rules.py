@@ -354,8 +354,10 @@ def test_wildcard_reaching_only_the_need_today_still_reaches_what_is_created_lat
         "actions": sorted(READ),
         "via": role,
         "pattern": True,
+        "wildcard": True,
         "readable": "allowed",
         "statement": f"identity policy {role}#api-inline: statement 0 (Allow)",
+        "statements": [f"identity policy {role}#api-inline: statement 0 (Allow)"],
     }
 
 

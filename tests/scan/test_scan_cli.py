@@ -327,7 +327,7 @@ def _reverse_lists(value: Any) -> Any:
 
 def _shuffled_demo(target: Path) -> None:
     """The demo state with every AWS list reversed (and the eu-west-1 secrets split over two files),
-    and the objects of the k8s files no finding points into reversed."""
+    and the objects of the k8s files no finding or access entry points into reversed."""
     shutil.copytree(DEMO, target)
     aws = target / "aws"
     for path in sorted(aws.glob("*.json")):
@@ -343,7 +343,7 @@ def _shuffled_demo(target: Path) -> None:
         data = json.loads(path.read_text())
         data["items"] = data["items"][::-1]
         path.write_text(json.dumps(data, indent=3))
-    for name in ("rbac-developers.yaml", "tools.yaml", "legacy.yaml"):
+    for name in ("rbac-developers.yaml", "tools.yaml"):
         path = target / "k8s" / name
         docs = [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
         path.write_text(yaml.safe_dump_all(docs[::-1]))
