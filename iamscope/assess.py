@@ -239,6 +239,7 @@ def assess(inventory: Inventory, config: Config) -> Assessment:
         }
     )
     gaps += [*inventory.aws.gaps, *_snapshot_gaps(inventory, config, cluster, mounts, views)]
+    gaps += [f"{inventory.aws.plan}: {line}" for line in inventory.aws.unknown]
     if not inventory.kube.read:
         gaps.append("no Kubernetes input (--k8s, or k8s/ in the state directory): no workload was read")
     others = sorted({m.provider for m in mounts if m.provider and not m.aws})

@@ -16,6 +16,8 @@ import click
 
 from iamscope import __version__
 from iamscope.config import load_config
+from iamscope.diff import diff_document, diff_documents
+from iamscope.diff_sides import least_privilege_side, scan_side
 from iamscope.errors import IamscopeError, InputError, NotImplementedYetError, UsageError
 from iamscope.files import InputReader
 from iamscope.generate import FLAVORS, artefacts, verified_plan, write_artefacts
@@ -27,7 +29,11 @@ from iamscope.graph import render_json as render_graph_json
 from iamscope.output import emit
 from iamscope.policy import analyse, evaluate, expand_actions, parse_policy, reads_secret_material
 from iamscope.policy.document import PolicyDocument
+from iamscope.report.diff_markdown import render_markdown as render_diff_markdown
+from iamscope.report.diff_text import render_text as render_diff_text
+from iamscope.report.sarif import render_diff_sarif, render_scan_sarif
 from iamscope.report.scan_json import render_json as render_scan_json
+from iamscope.report.scan_json import scan_document
 from iamscope.report.scan_markdown import render_markdown as render_scan_markdown
 from iamscope.report.scan_text import render_text as render_scan_text
 from iamscope.scan import ScanResult
@@ -84,13 +90,13 @@ def scan(
 
     Exit 0 when nothing is at or above --fail-on, 1 when something is, 3 when the input is incomplete
     (and nothing already fails), 2 on bad input."""
-    if fmt == "sarif":
-        _pending("scan --format sarif", "the diff and SARIF issue")
     result = _scan(state, k8s, aws, config)
     for warning in result.warnings:
         click.echo(f"iamscope: warning: {warning}", err=True)
     if fmt == "json":
         text = render_scan_json(result)
+    elif fmt == "sarif":
+        text = render_scan_sarif(result)
     elif fmt == "markdown":
         text = render_scan_markdown(result, fail_on)
     else:
@@ -171,11 +177,61 @@ def generate(
 
 @cli.command()
 @click.argument("before", type=click.Path(exists=True, path_type=Path))
-@click.argument("after", type=click.Path(exists=True, path_type=Path))
+@click.argument("after", required=False, type=click.Path(exists=True, path_type=Path))
+@_config
+@click.option(
+    "--least-privilege",
+    is_flag=True,
+    help="Compare STATE's grants with the least-privilege roles `iamscope generate` would write.",
+)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
-def diff(**_: Any) -> None:
-    """Compare the access of two states (or two scan JSON files): what does AFTER newly grant?"""
-    _pending("diff", "the diff issue")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path))
+def diff(
+    before: Path,
+    after: Path | None,
+    config: Path | None,
+    least_privilege: bool,
+    fmt: str,
+    output: Path | None,
+) -> int:
+    """What AFTER lets each service account read that BEFORE did not: BEFORE AFTER, each a state
+    directory (its terraform-plan.json overlaid) or a saved `scan --format json`; or STATE
+    --least-privilege.
+
+    Exit 0 when AFTER grants nothing new, 1 when it does (or a planned value is unknown until
+    apply), 2 on bad input."""
+    reader = InputReader()
+    settings = load_config(config, reader)
+    if least_privilege:
+        if after is not None or not before.is_dir():
+            raise UsageError("--least-privilege takes one STATE directory")
+        inventory = load_inventory(sources(before, (), None), reader)
+        current = scan_document(run_scan(inventory, settings))
+        baseline = least_privilege_side(inventory, settings, current)
+        result = diff_documents(
+            baseline,
+            current,
+            before_label="least privilege (iamscope generate)",
+            after_label=str(before),
+            baseline="least-privilege",
+            unknown=inventory.aws.unknown,
+        )
+    else:
+        if after is None:
+            raise UsageError("diff takes BEFORE AFTER (or STATE --least-privilege)")
+        old, _ = scan_side(before, settings, reader)
+        new, _ = scan_side(after, settings, reader)
+        result = diff_documents(
+            old, new, before_label=str(before), after_label=str(after), unknown=new.get("unknown") or ()
+        )
+    renderers = {
+        "json": lambda r: json.dumps(diff_document(r), indent=2, sort_keys=True) + "\n",
+        "markdown": render_diff_markdown,
+        "sarif": render_diff_sarif,
+        "text": render_diff_text,
+    }
+    emit(renderers[fmt](result), output)
+    return 1 if result.grants_more else 0
 
 
 @cli.command()

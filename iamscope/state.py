@@ -15,11 +15,15 @@ from iamscope.k8s.read import read_manifests
 from iamscope.k8s.transform import build_kube_inventory
 from iamscope.model import AwsInventory, Inventory, KubeInventory, Warning
 
+PLAN_FILE = "terraform-plan.json"
+PLAN_LIMIT = 512 * 1024 * 1024  # `terraform show -json` of a large plan; read whole
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Sources:
     k8s: tuple[str, ...]
     aws: Path | None
+    plan: Path | None = None  # STATE/terraform-plan.json: planned IAM overlaid on the snapshot
 
 
 def sources(state: Path | None, k8s: Sequence[str], aws: Path | None) -> Sources:
@@ -33,7 +37,8 @@ def sources(state: Path | None, k8s: Sequence[str], aws: Path | None) -> Sources
             aws = state / "aws"
     if not paths and aws is None:
         raise UsageError("nothing to read: give a STATE directory, or --k8s and/or --aws")
-    return Sources(k8s=tuple(paths), aws=aws)
+    plan = state / PLAN_FILE if state is not None and (state / PLAN_FILE).is_file() else None
+    return Sources(k8s=tuple(paths), aws=aws, plan=plan)
 
 
 def load_inventory(src: Sources, reader: InputReader | None = None) -> Inventory:
@@ -55,4 +60,8 @@ def load_inventory(src: Sources, reader: InputReader | None = None) -> Inventory
     aws = AwsInventory()
     if src.aws is not None:
         aws = build_aws_inventory(read_snapshot(src.aws, reader))
+    if src.plan is not None:
+        from iamscope.aws.tfplan import overlay_plan
+
+        aws = overlay_plan(reader.read_json(src.plan, limit=PLAN_LIMIT), aws, source=str(src.plan))
     return Inventory(kube=kube, aws=aws)

@@ -33,6 +33,7 @@ class RolePlan:
     parameter_arns: tuple[str, ...]
     secret_key_arns: tuple[str, ...]  # customer-managed keys of the secrets
     parameter_key_arns: tuple[str, ...]  # ... of the SecureString parameters
+    decrypted: tuple[str, ...] = ()  # the secrets and parameters whose key needs kms:Decrypt
 
     @property
     def key(self) -> str:
@@ -121,6 +122,7 @@ def _role_plan(
     parameters: set[str] = set()
     secret_keys: set[str] = set()
     parameter_keys: set[str] = set()
+    decrypted: set[str] = set()
     warnings: list[str] = []
     for mount in mounts:
         warnings += _mount_warnings(mount)
@@ -145,6 +147,7 @@ def _role_plan(
                     )
                     continue
                 (secret_keys if target.kind == SECRETSMANAGER else parameter_keys).add(target.kms_key)
+                decrypted.add(target.arn)
     plan = RolePlan(
         namespace=ns,
         service_account=sa,
@@ -157,6 +160,7 @@ def _role_plan(
         parameter_arns=tuple(sorted(parameters)),
         secret_key_arns=tuple(sorted(secret_keys)),
         parameter_key_arns=tuple(sorted(parameter_keys)),
+        decrypted=tuple(sorted(decrypted)),
     )
     if plan.irsa and plan.pod_identity:
         warnings.append(

@@ -39,7 +39,7 @@ def finding_json(f: Finding) -> dict[str, Any]:
 def access_json(view: ServiceAccountView, location: Location | None = None) -> dict[str, Any]:
     grants = []
     for check, access in view.access:
-        through_wildcards = {arn for w in access.wildcards for arn in w.reached}
+        wildcard_statements = {w.statement for w in access.wildcards}
         for arn, grant in sorted(access.grants.items()):
             entry: dict[str, Any] = {
                 "resource": arn,
@@ -53,9 +53,9 @@ def access_json(view: ServiceAccountView, location: Location | None = None) -> d
             }
             if is_pattern(arn):
                 entry["pattern"] = True
-            if arn in through_wildcards:
-                entry["wildcard"] = True
             refs = [r for a in grant.actions for r in a.statements]
+            if any(r in wildcard_statements for r in refs):
+                entry["wildcard"] = True
             if grant.decrypt is not None:
                 refs += grant.decrypt.statements
             entry["statements"] = [str(r) for r in evidence(refs)]
@@ -131,6 +131,7 @@ def scan_document(result: ScanResult) -> dict[str, Any]:
         "findings": [finding_json(f) for f in result.findings],
         "access": [access_json(v, view_location(result, v)) for v in views],
         "warnings": list(result.warnings),
+        "unknown": list(a.inventory.aws.unknown),
     }
 
 

@@ -13,23 +13,23 @@ BUDGET = 60_000  # characters, under GitHub's 65,536 per comment with room for t
 _MARKUP = re.compile(r"([\\`*_{}\[\]<>#|~])")
 
 
-def _cell(text: str) -> str:
+def cell(text: str) -> str:
     """Text shown as text: ARNs and patterns are full of `*` and `_` that Markdown would eat."""
     return _MARKUP.sub(r"\\\1", text).replace("\n", " ")
 
 
-def _code(text: str) -> str:
+def code(text: str) -> str:
     return "`" + text.replace("`", "'") + "`"
 
 
 def _details(subject: str, findings: list[Finding]) -> list[str]:
-    out = ["", f"<details><summary>{_code(subject)}: {len(findings)} finding(s)</summary>", ""]
+    out = ["", f"<details><summary>{code(subject)}: {len(findings)} finding(s)</summary>", ""]
     for f in findings:
-        out.append(f"- **{f.severity}** {_code(f.rule)}: {_cell(f.message)}")
+        out.append(f"- **{f.severity}** {code(f.rule)}: {cell(f.message)}")
         for edge in f.evidence:
-            out.append(f"  - {_code(str(edge))}: {_cell(edge.reason)}")
+            out.append(f"  - {code(str(edge))}: {cell(edge.reason)}")
         if f.remediation:
-            out.append(f"  - fix: {_cell(f.remediation)}")
+            out.append(f"  - fix: {cell(f.remediation)}")
     return [*out, "", "</details>"]
 
 
@@ -40,17 +40,17 @@ def render_markdown(result: ScanResult, fail_on: str, budget: int = BUDGET) -> s
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no findings"
     failing = len(result.at_or_above(fail_on))
     out = [
-        f"**iamscope scan**: {summary}; {failing} at or above {_code(fail_on)}"
+        f"**iamscope scan**: {summary}; {failing} at or above {code(fail_on)}"
         + ("" if result.complete else " — **input incomplete**")
     ]
     if not result.complete:
-        out += ["", "Missing data:", *(f"- {_cell(g)}" for g in result.gaps)]
+        out += ["", "Missing data:", *(f"- {cell(g)}" for g in result.gaps)]
     used = sum(len(line) + 1 for line in out)
     left_out = 0
     if result.findings:
         rows = ["", "| severity | rule | subject | message |", "|---|---|---|---|"]
         for f in result.findings:  # worst first
-            row = f"| {f.severity} | {_code(f.rule)} | {_code(f.subject)} | {_cell(f.message)} |"
+            row = f"| {f.severity} | {code(f.rule)} | {code(f.subject)} | {cell(f.message)} |"
             if used + len(row) > budget // 2:
                 left_out += 1
                 continue

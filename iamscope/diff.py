@@ -1,0 +1,265 @@
+"""`iamscope diff`: what AFTER lets each service account do that BEFORE did not, on access maps, not
+on text. Each side is an iamscope.scan/v1 document (from scanning a state, or a saved scan JSON):
+per service account, every (resource or wildcard pattern, action) it can exercise through any role
+it can assume, decided by the policy engine. A reordered but equivalent policy changes nothing; a
+trust that newly admits a service account gives it that role's access; a grant that was only
+conditional and is now plain is new access. Pure: documents in, a DiffResult out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA = "iamscope.diff/v1"
+ALLOWED, CONDITIONAL = "allowed", "conditional"
+# (service account, resource or pattern, action)
+AccessKey = tuple[str, str, str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Held:
+    """How one service account holds one action on one resource."""
+
+    level: str  # allowed | conditional
+    roles: tuple[str, ...]
+    statements: tuple[str, ...]
+    pattern: bool
+    wildcard: bool
+    location: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Change:
+    change: str  # added | removed
+    service_account: str
+    resource: str
+    actions: tuple[str, ...]
+    roles: tuple[str, ...]
+    escalation: bool
+    reasons: tuple[str, ...]
+    pattern: bool
+    location: Mapping[str, Any] | None
+
+    @property
+    def role_arn(self) -> str | None:
+        return self.roles[0] if self.roles else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DiffResult:
+    before: str
+    after: str
+    baseline: str  # state | least-privilege
+    changes: tuple[Change, ...]
+    unknown: tuple[str, ...]  # values AFTER's Terraform plan leaves unknown until apply
+    incomplete: tuple[str, ...] = field(default=())  # what either side could not read
+
+    @property
+    def added(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.change == "added")
+
+    @property
+    def removed(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.change == "removed")
+
+    @property
+    def escalations(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.added if c.escalation)
+
+    @property
+    def grants_more(self) -> bool:
+        """The gate: AFTER grants something BEFORE did not, or may (a value unknown until apply)."""
+        return bool(self.added or self.unknown)
+
+
+def _level(grant: Mapping[str, Any], action: str) -> str:
+    conditional = grant.get("readable") == CONDITIONAL or action in (grant.get("conditions") or {})
+    return CONDITIONAL if conditional else ALLOWED
+
+
+def access_map(document: Mapping[str, Any]) -> dict[AccessKey, Held]:
+    """Every (service account, resource, action) of a scan document, with how it is held."""
+    held: dict[AccessKey, Held] = {}
+    for entry in document.get("access") or ():
+        sa = entry["service_account"]
+        for grant in entry.get("grants") or ():
+            statements = tuple(
+                grant.get("statements") or ([grant["statement"]] if "statement" in grant else [])
+            )
+            for action in grant.get("actions") or ():
+                key = (sa, grant["resource"], action)
+                level = _level(grant, action)
+                old = held.get(key)
+                if old is not None:
+                    level = ALLOWED if ALLOWED in (level, old.level) else CONDITIONAL
+                    roles = tuple(sorted({*old.roles, grant["via"]}))
+                    statements_all = tuple(sorted({*old.statements, *statements}))
+                else:
+                    roles, statements_all = (grant["via"],), tuple(sorted(statements))
+                held[key] = Held(
+                    level=level,
+                    roles=roles,
+                    statements=statements_all,
+                    pattern=bool(grant.get("pattern")),
+                    wildcard=bool(grant.get("wildcard") or grant.get("pattern")),
+                    location=entry.get("location"),
+                )
+    return held
+
+
+def _declared(document: Mapping[str, Any]) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
+    """resource → [(service account, its workloads)] that declare it."""
+    out: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for entry in document.get("access") or ():
+        for arn in (*(entry.get("needs") or ()), *(entry.get("unresolved_needs") or ())):
+            out.setdefault(arn, []).append((entry["service_account"], tuple(entry.get("workloads") or ())))
+    return out
+
+
+def _assumable(document: Mapping[str, Any]) -> dict[str, set[str]]:
+    return {e["service_account"]: set(e.get("assumable_roles") or ()) for e in document.get("access") or ()}
+
+
+def _namespace(sa: str) -> str:
+    return sa.split("/", 1)[0]
+
+
+def _added_reasons(
+    sa: str,
+    resource: str,
+    held: Held,
+    before: Held | None,
+    declared: Mapping[str, list[tuple[str, tuple[str, ...]]]],
+    newly_assumable: set[str],
+) -> tuple[bool, list[str]]:
+    reasons: list[str] = []
+    escalation = False
+    others = [(s, w) for s, w in declared.get(resource, ()) if s != sa]
+    if others:
+        escalation = True
+        for other_sa, workloads in others:
+            who = ", ".join(workloads) or other_sa
+            across = _namespace(other_sa) != _namespace(sa)
+            reasons.append(
+                f"reaches what {who} declare{'s' if len(workloads) == 1 else ''}"
+                + (f" (crosses namespaces: {_namespace(sa)} → {_namespace(other_sa)})" if across else "")
+            )
+    if held.pattern:
+        escalation = True
+        reasons.append("a wildcard pattern: it also reaches every matching secret created later")
+    elif held.wildcard:
+        escalation = True
+        reasons.append("granted through a statement with a wildcard Action or Resource")
+    for role in held.roles:
+        if role in newly_assumable:
+            reasons.append(f"{sa} can newly assume {role} (its trust policy admits it now)")
+    if before is not None and before.level == CONDITIONAL:
+        reasons.append("was allowed only under conditions before")
+    if held.level == CONDITIONAL:
+        reasons.append("allowed only under conditions")
+    reasons += [f"granted by {s}" for s in held.statements]
+    return escalation, reasons
+
+
+def _group(
+    entries: Iterable[tuple[str, AccessKey, Held, bool, Sequence[str]]],
+) -> tuple[Change, ...]:
+    """One change per (kind, service account, resource), its actions together."""
+    grouped: dict[tuple[str, str, str], list[tuple[str, Held, bool, Sequence[str]]]] = {}
+    for kind, (sa, resource, action), held, escalation, reasons in entries:
+        grouped.setdefault((kind, sa, resource), []).append((action, held, escalation, reasons))
+    changes = []
+    for (kind, sa, resource), items in sorted(grouped.items(), key=lambda kv: (kv[0][1], kv[0][2], kv[0][0])):
+        reasons = tuple(dict.fromkeys(r for *_, rs in items for r in rs))
+        changes.append(
+            Change(
+                change=kind,
+                service_account=sa,
+                resource=resource,
+                actions=tuple(sorted({a for a, *_ in items}, key=str.lower)),
+                roles=tuple(sorted({r for _, h, *_ in items for r in h.roles})),
+                escalation=any(e for _, _, e, _ in items),
+                reasons=reasons,
+                pattern=any(h.pattern for _, h, *_ in items),
+                location=items[0][1].location,
+            )
+        )
+    return tuple(changes)
+
+
+def diff_documents(
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    *,
+    before_label: str,
+    after_label: str,
+    baseline: str = "state",
+    unknown: Sequence[str] = (),
+) -> DiffResult:
+    old, new = access_map(before), access_map(after)
+    declared = _declared(after)
+    was_assumable, now_assumable = _assumable(before), _assumable(after)
+    entries: list[tuple[str, AccessKey, Held, bool, Sequence[str]]] = []
+    for key, held in new.items():
+        previous = old.get(key)
+        if previous is not None and not (previous.level == CONDITIONAL and held.level == ALLOWED):
+            continue
+        sa = key[0]
+        newly = now_assumable.get(sa, set()) - was_assumable.get(sa, set())
+        escalation, reasons = _added_reasons(sa, key[1], held, previous, declared, newly)
+        entries.append(("added", key, held, escalation, reasons))
+    for key, held in old.items():
+        current = new.get(key)
+        if current is not None and not (held.level == ALLOWED and current.level == CONDITIONAL):
+            continue
+        if current is not None:
+            reason = "now allowed only under conditions"
+        elif baseline == "least-privilege":
+            reason = "a workload declares it, and no role of the service account grants it"
+        else:
+            reason = "no longer granted"
+        entries.append(("removed", key, held, False, [reason]))
+    incomplete = [f"{before_label}: {g}" for g in before.get("incomplete") or ()]
+    incomplete += [f"{after_label}: {g}" for g in after.get("incomplete") or ()]
+    return DiffResult(
+        before=before_label,
+        after=after_label,
+        baseline=baseline,
+        changes=_group(entries),
+        unknown=tuple(sorted(set(unknown))),
+        incomplete=tuple(incomplete),
+    )
+
+
+def change_json(change: Change) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "change": change.change,
+        "service_account": change.service_account,
+        "role_arn": change.role_arn,
+        "roles": list(change.roles),
+        "resource": change.resource,
+        "actions": list(change.actions),
+        "escalation": change.escalation,
+        "reasons": list(change.reasons),
+    }
+    if change.pattern:
+        out["pattern"] = True
+    if change.location is not None:
+        out["location"] = dict(change.location)
+    return out
+
+
+def diff_document(result: DiffResult) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "before": result.before,
+        "after": result.after,
+        "baseline": result.baseline,
+        "new_access": len(result.added),
+        "removed_access": len(result.removed),
+        "escalations": len(result.escalations),
+        "changes": [change_json(c) for c in result.changes],
+        "unknown": list(result.unknown),
+        "incomplete": list(result.incomplete),
+    }
