@@ -38,7 +38,6 @@ def test_version() -> None:
     ("args", "issue"),
     [
         (["audit"], "the driver hardening issue"),
-        (["diff", "fixtures/demo", "fixtures/demo"], "the diff issue"),
     ],
 )
 def test_pending_commands_exit_2_with_one_line(args: list[str], issue: str) -> None:
@@ -53,14 +52,6 @@ def test_scan_without_input_is_a_usage_error() -> None:
     assert result.returncode == 2
     assert (
         result.stderr == "iamscope: error: nothing to read: give a STATE directory, or --k8s and/or --aws\n"
-    )
-
-
-def test_scan_sarif_waits_for_its_issue() -> None:
-    result = iamscope("scan", "fixtures/demo", "--format", "sarif")
-    assert result.returncode == 2
-    assert result.stderr == (
-        "iamscope: error: `iamscope scan --format sarif` is not implemented yet (the diff and SARIF issue)\n"
     )
 
 

@@ -116,9 +116,9 @@ def render_scan_sarif(result: ScanResult) -> str:
                 **({"patterns": list(finding.patterns)} if finding.patterns else {}),
             },
         }
-        location = _finding_location(finding, roles, declared)
-        entry["locations"] = [location] if location else []
-        entry["logicalLocations"] = [{"name": finding.subject, "kind": "resource"}]
+        location = _finding_location(finding, roles, declared) or {}
+        location["logicalLocations"] = [{"name": finding.subject, "kind": "resource"}]
+        entry["locations"] = [location]
         results.append(entry)
     invocation: dict[str, Any] = {"executionSuccessful": result.complete}
     if result.gaps:
@@ -147,8 +147,12 @@ def _escalations(changes: Iterable[Change]) -> list[dict[str, Any]]:
             },
             "partialFingerprints": {FINGERPRINT: _change_fingerprint(change)},
             "properties": {"roles": list(change.roles), "resource": change.resource},
-            "locations": [_location(str(where["file"]), where.get("line"))] if where else [],
-            "logicalLocations": [{"name": change.service_account, "kind": "resource"}],
+            "locations": [
+                {
+                    **(_location(str(where["file"]), where.get("line")) if where else {}),
+                    "logicalLocations": [{"name": change.service_account, "kind": "resource"}],
+                }
+            ],
         }
         results.append(entry)
     return results
