@@ -199,7 +199,7 @@ def diff(
     --least-privilege.
 
     Exit 0 when AFTER grants nothing new, 1 when it does (or a planned value is unknown until
-    apply), 2 on bad input."""
+    apply), 3 when AFTER could not be read whole (and shows nothing new), 2 on bad input."""
     reader = InputReader()
     settings = load_config(config, reader)
     if least_privilege:
@@ -231,7 +231,9 @@ def diff(
         "text": render_diff_text,
     }
     emit(renderers[fmt](result), output)
-    return 1 if result.grants_more else 0
+    if result.grants_more:
+        return 1
+    return 3 if result.after_incomplete else 0
 
 
 @cli.command()

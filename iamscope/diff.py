@@ -54,6 +54,7 @@ class DiffResult:
     changes: tuple[Change, ...]
     unknown: tuple[str, ...]  # values AFTER's Terraform plan leaves unknown until apply
     incomplete: tuple[str, ...] = field(default=())  # what either side could not read
+    after_gaps: int = 0  # how many of them are AFTER's
 
     @property
     def added(self) -> tuple[Change, ...]:
@@ -71,6 +72,11 @@ class DiffResult:
     def grants_more(self) -> bool:
         """The gate: AFTER grants something BEFORE did not, or may (a value unknown until apply)."""
         return bool(self.added or self.unknown)
+
+    @property
+    def after_incomplete(self) -> bool:
+        """AFTER could not be read whole: what it grants may be more than it shows."""
+        return self.after_gaps > 0
 
 
 def _level(grant: Mapping[str, Any], action: str) -> str:
@@ -97,12 +103,14 @@ def access_map(document: Mapping[str, Any]) -> dict[AccessKey, Held]:
                     statements_all = tuple(sorted({*old.statements, *statements}))
                 else:
                     roles, statements_all = (grant["via"],), tuple(sorted(statements))
+                pattern = bool(grant.get("pattern")) or (old is not None and old.pattern)
+                wildcard = bool(grant.get("wildcard")) or pattern or (old is not None and old.wildcard)
                 held[key] = Held(
                     level=level,
                     roles=roles,
                     statements=statements_all,
-                    pattern=bool(grant.get("pattern")),
-                    wildcard=bool(grant.get("wildcard") or grant.get("pattern")),
+                    pattern=pattern,
+                    wildcard=wildcard,
                     location=entry.get("location"),
                 )
     return held
@@ -121,6 +129,21 @@ def _assumable(document: Mapping[str, Any]) -> dict[str, set[str]]:
     return {e["service_account"]: set(e.get("assumable_roles") or ()) for e in document.get("access") or ()}
 
 
+def _through(document: Mapping[str, Any]) -> dict[tuple[str, str], str]:
+    return {
+        (e["service_account"], role): how
+        for e in document.get("access") or ()
+        for role, how in (e.get("assumed_through") or {}).items()
+    }
+
+
+NEWLY = {
+    "irsa": "a trust policy admits its token now",
+    "pod-identity": "a Pod Identity association names it now",
+    "role-chain": "through a role chain",
+}
+
+
 def _namespace(sa: str) -> str:
     return sa.split("/", 1)[0]
 
@@ -132,6 +155,7 @@ def _added_reasons(
     before: Held | None,
     declared: Mapping[str, list[tuple[str, tuple[str, ...]]]],
     newly_assumable: set[str],
+    through: Mapping[tuple[str, str], str],
 ) -> tuple[bool, list[str]]:
     reasons: list[str] = []
     escalation = False
@@ -153,7 +177,8 @@ def _added_reasons(
         reasons.append("granted through a statement with a wildcard Action or Resource")
     for role in held.roles:
         if role in newly_assumable:
-            reasons.append(f"{sa} can newly assume {role} (its trust policy admits it now)")
+            how = ", ".join(NEWLY.get(h, h) for h in through.get((sa, role), "irsa").split(", "))
+            reasons.append(f"{sa} can newly assume {role} ({how})")
     if before is not None and before.level == CONDITIONAL:
         reasons.append("was allowed only under conditions before")
     if held.level == CONDITIONAL:
@@ -200,6 +225,7 @@ def diff_documents(
     old, new = access_map(before), access_map(after)
     declared = _declared(after)
     was_assumable, now_assumable = _assumable(before), _assumable(after)
+    through = _through(after)
     entries: list[tuple[str, AccessKey, Held, bool, Sequence[str]]] = []
     for key, held in new.items():
         previous = old.get(key)
@@ -207,7 +233,7 @@ def diff_documents(
             continue
         sa = key[0]
         newly = now_assumable.get(sa, set()) - was_assumable.get(sa, set())
-        escalation, reasons = _added_reasons(sa, key[1], held, previous, declared, newly)
+        escalation, reasons = _added_reasons(sa, key[1], held, previous, declared, newly, through)
         entries.append(("added", key, held, escalation, reasons))
     for key, held in old.items():
         current = new.get(key)
@@ -229,6 +255,7 @@ def diff_documents(
         changes=_group(entries),
         unknown=tuple(sorted(set(unknown))),
         incomplete=tuple(incomplete),
+        after_gaps=len(after.get("incomplete") or ()),
     )
 
 

@@ -89,6 +89,12 @@ def access_json(view: ServiceAccountView, location: Location | None = None) -> d
         "workloads": list(view.workloads),
         "role_arn": view.ascp_role,
         "assumable_roles": sorted({c.role_arn for c, _ in view.access}),
+        # how each is reached: irsa (a trust policy admits the SA's token), pod-identity (an
+        # association), role-chain (from another assumable role)
+        "assumed_through": {
+            arn: ", ".join(sorted({c.via for c, _ in view.access if c.role_arn == arn}))
+            for arn in sorted({c.role_arn for c, _ in view.access})
+        },
         "role_chains": sorted(
             {f"{c.source} -> {c.role_arn}" for c, _ in view.access if c.via == "role-chain"}
         ),
