@@ -640,6 +640,7 @@ def test_access_lists_via_and_assumable_roles(tmp_path: Path) -> None:
             "workloads": [WORKLOAD],
             "role_arn": ROLE,
             "assumable_roles": [ROLE],
+            "assumed_through": {ROLE: "irsa"},
             "role_chains": [],
             "needs": [db],
             "unresolved_needs": [],
