@@ -120,9 +120,9 @@ def test_only_scheduled_minutes_make_a_cronjob(job: str, expected: str) -> None:
 
 
 def test_markdown_keeps_wildcards_and_fits_a_comment() -> None:
-    from iamscope.report.scan_markdown import _cell, render_markdown
+    from iamscope.report.scan_markdown import cell, render_markdown
 
-    assert _cell("grants reading on *, arn:aws:secretsmanager:*:*:secret:team_a/*") == (
+    assert cell("grants reading on *, arn:aws:secretsmanager:*:*:secret:team_a/*") == (
         "grants reading on \\*, arn:aws:secretsmanager:\\*:\\*:secret:team\\_a/\\*"
     )
     result = run("scan", str(DEMO), "--format", "markdown")
