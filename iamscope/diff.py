@@ -246,8 +246,10 @@ def diff_documents(
         else:
             reason = "no longer granted"
         entries.append(("removed", key, held, False, [reason]))
+    # a planned value unknown until apply is reported once, as unknown
+    after_gaps = [g for g in after.get("incomplete") or () if not any(g.endswith(u) for u in unknown)]
     incomplete = [f"{before_label}: {g}" for g in before.get("incomplete") or ()]
-    incomplete += [f"{after_label}: {g}" for g in after.get("incomplete") or ()]
+    incomplete += [f"{after_label}: {g}" for g in after_gaps]
     return DiffResult(
         before=before_label,
         after=after_label,
@@ -255,7 +257,7 @@ def diff_documents(
         changes=_group(entries),
         unknown=tuple(sorted(set(unknown))),
         incomplete=tuple(incomplete),
-        after_gaps=len(after.get("incomplete") or ()),
+        after_gaps=len(after_gaps),
     )
 
 

@@ -22,6 +22,15 @@ def test_demo_runs_and_shows_findings_and_paths() -> None:
     assert "$ iamscope generate fixtures/demo --config fixtures/demo/iamscope.yaml --out out/demo\n" in out
     assert "13 role(s) for account 111122223333:\n" in out
     assert '"Sid": "DecryptSecrets"' in out
+    assert (
+        "$ iamscope diff fixtures/demo fixtures/demo-pr --config fixtures/demo/iamscope.yaml --format markdown\n"
+        in out
+    )
+    assert (
+        "**iamscope diff** :x: 10 new access(es) (10 escalation(s)), 0 removed; 1 value(s) unknown until apply\n"
+        in out
+    )
+    assert "(exit 1: the change grants new access, as a pipeline gate would see it)\n" in out
 
 
 def test_demo_apply_creates_the_generated_roles_in_moto() -> None:
