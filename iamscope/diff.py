@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from iamscope.access import is_wildcard_resource
+
 SCHEMA = "iamscope.diff/v1"
 ALLOWED, CONDITIONAL = "allowed", "conditional"
 # (service account, resource or pattern, action)
@@ -103,7 +105,9 @@ def access_map(document: Mapping[str, Any]) -> dict[AccessKey, Held]:
                     statements_all = tuple(sorted({*old.statements, *statements}))
                 else:
                     roles, statements_all = (grant["via"],), tuple(sorted(statements))
-                pattern = bool(grant.get("pattern")) or (old is not None and old.pattern)
+                # `<name>-??????` stands for one secret the snapshot lacks: no wildcard
+                wild = bool(grant.get("pattern")) and is_wildcard_resource(grant["resource"])
+                pattern = wild or (old is not None and old.pattern)
                 wildcard = bool(grant.get("wildcard")) or pattern or (old is not None and old.wildcard)
                 held[key] = Held(
                     level=level,

@@ -23,7 +23,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from iamscope.errors import InputError, PolicyError
-from iamscope.model import AwsInventory, InlinePolicy, ManagedPolicy, Pairs, Role, Warning
+from iamscope.model import (
+    AwsInventory,
+    InlinePolicy,
+    ManagedPolicy,
+    Pairs,
+    PodIdentityAssociation,
+    Role,
+    Secret,
+    Warning,
+)
 from iamscope.policy.arn import try_parse_arn
 from iamscope.policy.document import PolicyDocument, PolicyKind, parse_policy
 
@@ -34,8 +43,31 @@ ROLE_ATTACHMENT = "aws_iam_role_policy_attachment"
 POLICY_ATTACHMENT = "aws_iam_policy_attachment"
 EXCLUSIVE_POLICIES = "aws_iam_role_policies_exclusive"
 EXCLUSIVE_ATTACHMENTS = "aws_iam_role_policy_attachments_exclusive"
+SECRET_POLICY = "aws_secretsmanager_secret_policy"
+ASSOCIATION = "aws_eks_pod_identity_association"
+# resources that change who can read a secret but that the overlay does not model: a change to one
+# is reported as unknown (the gate cannot vouch for it), never ignored
+UNMODELLED = {
+    "aws_kms_key": "a KMS key (its key policy decides kms:Decrypt)",
+    "aws_kms_key_policy": "a KMS key policy (it decides kms:Decrypt)",
+    "aws_kms_grant": "a KMS grant (it allows kms:Decrypt)",
+    "aws_iam_openid_connect_provider": "an IAM OIDC provider (IRSA trusts it)",
+    "aws_secretsmanager_secret": "a secret's settings (its KMS key, its inline policy)",
+    "aws_ssm_parameter": "a parameter's settings (its KMS key)",
+}
 IAM_TYPES = frozenset(
-    {ROLE, ROLE_POLICY, POLICY, ROLE_ATTACHMENT, POLICY_ATTACHMENT, EXCLUSIVE_POLICIES, EXCLUSIVE_ATTACHMENTS}
+    {
+        ROLE,
+        ROLE_POLICY,
+        POLICY,
+        ROLE_ATTACHMENT,
+        POLICY_ATTACHMENT,
+        EXCLUSIVE_POLICIES,
+        EXCLUSIVE_ATTACHMENTS,
+        SECRET_POLICY,
+        ASSOCIATION,
+        *UNMODELLED,
+    }
 )
 
 _KEY = r'\[(?:"(?:[^"\\]|\\.)*"|[0-9]+)\]'
@@ -335,10 +367,20 @@ class _Overlay:
             self._add_attachments(change)
         for change in self._of(EXCLUSIVE_POLICIES, EXCLUSIVE_ATTACHMENTS):
             self._exclusive(change)
+        secrets = self._secret_policies()
+        associations = self._associations()
+        for change in self._of(*UNMODELLED):
+            if self._touches_access(change):
+                self.unknown.add(
+                    f"{change.address}: changes {UNMODELLED[change.type]}, which iamscope does not overlay: "
+                    "review it"
+                )
         return dataclasses.replace(
             self.aws,
             roles=tuple(self.roles[k].role() for k in sorted(self.roles)),
             managed_policies=tuple(self.policies[k] for k in sorted(self.policies)),
+            secrets=secrets,
+            associations=associations,
             warnings=(*self.aws.warnings, *self.warnings),
             plan=self.source,
             unknown=tuple(sorted(set(self.aws.unknown) | self.unknown)),
@@ -346,6 +388,76 @@ class _Overlay:
 
     def _of(self, *kinds: str) -> list[_Change]:
         return [c for c in self.changes if c.type in kinds]
+
+    # -- resources beyond IAM that decide access
+
+    @staticmethod
+    def _touches_access(change: _Change) -> bool:
+        """A change that can alter access to what exists: a new key, secret or parameter cannot (nothing
+        reads it yet); a key policy, grant or OIDC provider can, even when created."""
+        if change.actions in (("no-op",), ("read",), ("forget",)):
+            return False
+        new_resource = change.type in ("aws_kms_key", "aws_secretsmanager_secret", "aws_ssm_parameter")
+        return not (change.actions == ("create",) and new_resource)
+
+    def _secret_policies(self) -> tuple[Secret, ...]:
+        """aws_secretsmanager_secret_policy: the secret's resource policy as planned (or none, deleted)."""
+        secrets = {s.arn: s for s in self.aws.secrets}
+        for change in self._of(SECRET_POLICY):
+            values = change.values if not change.deletes or "create" in change.actions else change.before
+            arn = self._text(change, values or {}, "secret_arn")
+            if arn is None:
+                self._later(change, "secret_arn")
+                continue
+            secret = secrets.get(arn)
+            if secret is None:
+                continue  # a secret the snapshot does not list: nothing workloads read yet
+            if change.deletes and "create" not in change.actions:
+                secrets[arn] = dataclasses.replace(secret, resource_policy=None)
+                continue
+            raw = (change.values or {}).get("policy")
+            if _unknown(change.after_unknown.get("policy")) or raw is None:
+                self._later(change, "policy")
+                continue
+            document = self._document(change, raw, "policy", name=f"{arn}#resource-policy", kind="resource")
+            secrets[arn] = dataclasses.replace(secret, resource_policy=document)
+        return tuple(secrets[k] for k in sorted(secrets))
+
+    def _associations(self) -> tuple[PodIdentityAssociation, ...]:
+        """aws_eks_pod_identity_association: which role a service account's pods get."""
+        found = {(a.cluster, a.namespace, a.service_account): a for a in self.aws.associations}
+        for change in self._of(ASSOCIATION):
+            before = change.before or {}
+            if change.replaces_before and before:
+                key = tuple(str(before.get(k)) for k in ("cluster_name", "namespace", "service_account"))
+                found.pop((key[0], key[1], key[2]), None)
+            values = change.values if not (change.deletes and "create" not in change.actions) else None
+            if not values:
+                continue
+            cluster, namespace, account = (
+                self._text(change, values, k) for k in ("cluster_name", "namespace", "service_account")
+            )
+            role = self._text(change, values, "role_arn")
+            if role is None:
+                planned = self._resolve_target(change, "role_arn", ROLE)
+                role = (
+                    self._planned_arn(planned, planned.values, "role") if planned and planned.values else None
+                )
+            if cluster is None or namespace is None or account is None or role is None:
+                self._later(change, "role_arn" if role is None else "service account")
+                continue
+            target_role = self._text(change, values, "target_role_arn")
+            found[(str(cluster), str(namespace), str(account))] = PodIdentityAssociation(
+                arn=self._text(change, values, "association_arn") or f"{change.address} (planned)",
+                cluster=str(cluster),
+                namespace=str(namespace),
+                service_account=str(account),
+                role_arn=str(role),
+                source=self.source,
+                target_role_arn=target_role,
+                disable_session_tags=bool(values.get("disable_session_tags")),
+            )
+        return tuple(found[k] for k in sorted(found))
 
     def _partition_and_account(self) -> tuple[str, str | None]:
         known = [r.arn for r in self.aws.roles] + [p.arn for p in self.aws.managed_policies]

@@ -171,3 +171,67 @@ def test_the_markdown_starts_with_the_summary_and_tables_the_escalations(
     assert sum(1 for line in lines if line.startswith("| `")) == 10
     assert "- aws\\_iam\\_role\\_policy.ledger\\_archive: policy is known only after apply" in lines
     assert len(out) < 65_536
+
+
+def test_access_decided_outside_roles_is_overlaid_or_reported_unknown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Secrets Manager: a resource policy naming a role grants it within the account (and replacing the
+    demo's Deny-all-but-payments-api policy lifts that Deny for checkout-web's wildcard grant too). EKS:
+    a Pod Identity association hands the service account's pods the role. KMS: a key policy decides
+    kms:Decrypt, which the overlay does not model: unknown, so the gate fails rather than pass it."""
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "k8s").symlink_to(DEMO / "k8s")
+    (state / "aws").symlink_to(DEMO / "aws")
+    plan = REPO / "tests" / "data" / "tfplans" / "access-beyond-iam" / "plan.json"
+    (state / "terraform-plan.json").write_text(plan.read_text())
+    code, out = diff(capsys, DEMO, state)
+    assert code == 1
+    document = json.loads(out)
+    reporting = "arn:aws:iam::111122223333:role/eks/prod-eu-reporting"
+    webrole = "arn:aws:iam::111122223333:role/eks/prod-eu-checkout-web"
+    assert rows(document) == [
+        (
+            "added",
+            "analytics/ServiceAccount/dashboards",
+            f"{SECRET}prod/analytics/bi-token-??????",
+            GET,
+            reporting,
+            True,
+        ),
+        (
+            "added",
+            "analytics/ServiceAccount/dashboards",
+            f"{SECRET}prod/analytics/warehouse-Wh9Zn4",
+            GET,
+            reporting,
+            True,
+        ),
+        (
+            "added",
+            "checkout/ServiceAccount/checkout-web",
+            f"{SECRET}prod/payments/db-Xy12Ab",
+            GET,
+            webrole,
+            True,
+        ),
+        ("added", "payments/ServiceAccount/refunds", f"{SECRET}prod/payments/db-Xy12Ab", GET, REFUNDS, True),
+    ]
+    reasons = {(c["service_account"], c["resource"]): c["reasons"] for c in document["changes"]}
+    assert (
+        f"analytics/ServiceAccount/dashboards can newly assume {reporting} (a Pod Identity association names it now)"
+        in reasons[("analytics/ServiceAccount/dashboards", f"{SECRET}prod/analytics/warehouse-Wh9Zn4")]
+    )
+    assert not any(
+        "wildcard" in r
+        for r in reasons[("analytics/ServiceAccount/dashboards", f"{SECRET}prod/analytics/bi-token-??????")]
+    )
+    assert (
+        f"granted by resource policy {SECRET}prod/payments/db-Xy12Ab#resource-policy: statement 0 (Sid 'RefundsToo') (Allow)"
+        in reasons[("payments/ServiceAccount/refunds", f"{SECRET}prod/payments/db-Xy12Ab")]
+    )
+    assert document["unknown"] == [
+        "aws_kms_key_policy.payments: changes a KMS key policy (it decides kms:Decrypt), which iamscope does not "
+        "overlay: review it"
+    ]
