@@ -369,6 +369,14 @@ class _Overlay:
             self._exclusive(change)
         secrets = self._secret_policies()
         associations = self._associations()
+        before = {r.arn: set(r.attached) for r in self.aws.roles}
+        for arn, draft in sorted(self.roles.items()):
+            for policy in sorted(set(draft.attached) - before.get(arn, set())):
+                if policy not in self.policies:
+                    self.unknown.add(
+                        f"{draft.name}: the plan attaches {policy}, which the snapshot does not hold: what "
+                        "it grants is unknown"
+                    )
         for change in self._of(*UNMODELLED):
             if self._touches_access(change):
                 self.unknown.add(
@@ -409,9 +417,10 @@ class _Overlay:
             if arn is None:
                 self._later(change, "secret_arn")
                 continue
-            secret = secrets.get(arn)
+            secret = secrets.get(arn) or _by_partial_arn(secrets, arn)
             if secret is None:
                 continue  # a secret the snapshot does not list: nothing workloads read yet
+            arn = secret.arn
             if change.deletes and "create" not in change.actions:
                 secrets[arn] = dataclasses.replace(secret, resource_policy=None)
                 continue
@@ -978,6 +987,12 @@ class _Overlay:
         parent = _config_module(self.root, calls[:-1])
         call = ((parent or {}).get("module_calls") or {}).get(calls[-1])
         return call if isinstance(call, dict) else None
+
+
+def _by_partial_arn(secrets: Mapping[str, Secret], arn: str) -> Secret | None:
+    """A secret ARN without its random suffix names the secret of that name (Secrets Manager resolves
+    it so, and the provider accepts it)."""
+    return next((s for a, s in secrets.items() if a.startswith(f"{arn}-") and len(a) == len(arn) + 7), None)
 
 
 def _join(steps: Sequence[tuple[str, str]]) -> str:

@@ -153,7 +153,10 @@ def test_irsa_role_with_inline_policy_from_a_data_source() -> None:
         },
     }
     assert result.plan == "state/terraform-plan.json"
-    assert result.unknown == ()
+    # an AWS managed policy the snapshot lacks: what it grants is unknown, never taken as nothing
+    assert result.unknown == (
+        "legacy: the plan attaches arn:aws:iam::aws:policy/SecretsManagerReadWrite, which the snapshot does not hold: what it grants is unknown",
+    )
     assert result.managed_policies == ()
     api = next(r for r in result.roles if r.name == "prod-api")
     assert api.inline[0].id == f"{role_arn('prod-api', '/irsa/')}#read-secrets"
@@ -390,7 +393,10 @@ def test_references_through_modules_and_count() -> None:
         policy_arn("worker-0-read"),
         policy_arn("worker-1-read"),
     ]
-    assert result.unknown == ()
+    # an AWS managed policy the snapshot lacks: what it grants is unknown, never taken as nothing
+    assert result.unknown == (
+        "worker-0: the plan attaches arn:aws:iam::aws:policy/ReadOnlyAccess, which the snapshot does not hold: what it grants is unknown",
+    )
 
 
 def test_a_role_named_by_a_module_output_known_only_after_apply() -> None:
@@ -408,7 +414,9 @@ def test_a_role_named_by_a_module_output_known_only_after_apply() -> None:
     aws = snapshot([snapshot_role("svc", inline={"old": document((GET, "*"))})])
     result = overlay_plan(raw, aws, source="plan.json")
     assert roles(result)[role_arn("svc")]["inline"] == {"extra": [((GET,), (secret("shared/*"),))]}
-    assert result.unknown == ()
+    assert result.unknown == (
+        "worker-0: the plan attaches arn:aws:iam::aws:policy/ReadOnlyAccess, which the snapshot does not hold: what it grants is unknown",
+    )
 
 
 def test_exclusive_resources_remove_what_they_do_not_name() -> None:
@@ -445,6 +453,7 @@ def test_an_unresolvable_reference_is_unknown() -> None:
         "aws_iam_policy.shared: name is known only after apply",
         "aws_iam_policy_attachment.shared: policy_arn is known only after apply",
         "module.svc.aws_iam_role_policy_attachment.this: policy_arn is known only after apply",
+        "worker-0: the plan attaches arn:aws:iam::aws:policy/ReadOnlyAccess, which the snapshot does not hold: what it grants is unknown",
     )
     got = roles(result)
     assert got[role_arn("svc")]["attached"] == []
