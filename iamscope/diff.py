@@ -12,8 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from iamscope.access import is_wildcard_resource
+from iamscope.findings import RANK
 
 SCHEMA = "iamscope.diff/v1"
+GATING = ("critical", "high")
+# the rules whose findings mean someone can read more (not that a mount breaks)
+ACCESS_RULES = frozenset(
+    {"wildcard-action", "wildcard-resource", "cross-workload-grant", "broad-trust", "node-role-secret-access"}
+)
 ALLOWED, CONDITIONAL = "allowed", "conditional"
 # (service account, resource or pattern, action)
 AccessKey = tuple[str, str, str]
@@ -24,6 +30,8 @@ class Held:
     """How one service account holds one action on one resource."""
 
     level: str  # allowed | conditional
+    action: str  # as the scan spelled it (keys are lower-cased: actions are case-insensitive)
+    conditions: tuple[str, ...]  # when a conditional grant holds, in words
     roles: tuple[str, ...]
     statements: tuple[str, ...]
     pattern: bool
@@ -55,6 +63,10 @@ class DiffResult:
     baseline: str  # state | least-privilege
     changes: tuple[Change, ...]
     unknown: tuple[str, ...]  # values AFTER's Terraform plan leaves unknown until apply
+    # findings of more access (ACCESS_RULES) at high or critical that AFTER has and BEFORE had not (by
+    # fingerprint): what the access maps of today's service accounts cannot show (a node role, a trust
+    # admitting any service account, a wildcard reaching secrets created later)
+    new_findings: tuple[Mapping[str, Any], ...] = field(default=())
     incomplete: tuple[str, ...] = field(default=())  # what either side could not read
     after_gaps: int = 0  # how many of them are AFTER's
 
@@ -72,8 +84,9 @@ class DiffResult:
 
     @property
     def grants_more(self) -> bool:
-        """The gate: AFTER grants something BEFORE did not, or may (a value unknown until apply)."""
-        return bool(self.added or self.unknown)
+        """The gate: AFTER grants something BEFORE did not, or may (a value unknown until apply, a
+        new high or critical finding)."""
+        return bool(self.added or self.unknown or self.new_findings)
 
     @property
     def after_incomplete(self) -> bool:
@@ -96,13 +109,16 @@ def access_map(document: Mapping[str, Any]) -> dict[AccessKey, Held]:
                 grant.get("statements") or ([grant["statement"]] if "statement" in grant else [])
             )
             for action in grant.get("actions") or ():
-                key = (sa, grant["resource"], action)
+                key = (sa, grant["resource"], action.lower())
                 level = _level(grant, action)
+                when = (grant.get("conditions") or {}).get(action)
+                conditions = (str(when),) if when else ()
                 old = held.get(key)
                 if old is not None:
                     level = ALLOWED if ALLOWED in (level, old.level) else CONDITIONAL
                     roles = tuple(sorted({*old.roles, grant["via"]}))
                     statements_all = tuple(sorted({*old.statements, *statements}))
+                    conditions = tuple(sorted({*old.conditions, *conditions}))
                 else:
                     roles, statements_all = (grant["via"],), tuple(sorted(statements))
                 # `<name>-??????` stands for one secret the snapshot lacks: no wildcard
@@ -111,6 +127,8 @@ def access_map(document: Mapping[str, Any]) -> dict[AccessKey, Held]:
                 wildcard = bool(grant.get("wildcard")) or pattern or (old is not None and old.wildcard)
                 held[key] = Held(
                     level=level,
+                    action=old.action if old is not None else action,
+                    conditions=conditions if level == CONDITIONAL else (),
                     roles=roles,
                     statements=statements_all,
                     pattern=pattern,
@@ -191,13 +209,50 @@ def _added_reasons(
     return escalation, reasons
 
 
+def _covered(key: AccessKey, old: Mapping[AccessKey, Held]) -> bool:
+    """Whether BEFORE already granted the action, without conditions, on a pattern that covers this
+    one: `*`, or `<literal>*` whose literal this pattern starts with (sound for IAM's * and ?)."""
+    sa, pattern, action = key
+    for (other_sa, other, other_action), held in old.items():
+        if other_sa != sa or other_action != action or held.level != ALLOWED:
+            continue
+        if other == "*" or other == pattern:
+            return True
+        stem = other[:-1]
+        if other.endswith("*") and not any(c in stem for c in "*?") and pattern.startswith(stem):
+            return True
+    return False
+
+
+def _joined(
+    before: Mapping[str, Any], after: Mapping[str, Any], new: Mapping[AccessKey, Held]
+) -> list[tuple[str, AccessKey, Held, bool, Sequence[str]]]:
+    """A workload that newly runs as a service account gets everything that service account can read,
+    whatever it declares (a test pod run as a production service account mounts production secrets)."""
+    had = {e["service_account"]: set(e.get("workloads") or ()) for e in before.get("access") or ()}
+    entries: list[tuple[str, AccessKey, Held, bool, Sequence[str]]] = []
+    for entry in after.get("access") or ():
+        sa = entry["service_account"]
+        if sa not in had:
+            continue  # a new service account: its access is new already
+        joined = sorted(set(entry.get("workloads") or ()) - had[sa])
+        if not joined:
+            continue
+        for key, held in new.items():
+            if key[0] == sa:
+                verb = "runs" if len(joined) == 1 else "run"
+                reason = f"{', '.join(joined)} newly {verb} as {sa}, which can read it"
+                entries.append(("added", key, held, True, [reason]))
+    return entries
+
+
 def _group(
     entries: Iterable[tuple[str, AccessKey, Held, bool, Sequence[str]]],
 ) -> tuple[Change, ...]:
     """One change per (kind, service account, resource), its actions together."""
     grouped: dict[tuple[str, str, str], list[tuple[str, Held, bool, Sequence[str]]]] = {}
-    for kind, (sa, resource, action), held, escalation, reasons in entries:
-        grouped.setdefault((kind, sa, resource), []).append((action, held, escalation, reasons))
+    for kind, (sa, resource, _), held, escalation, reasons in entries:
+        grouped.setdefault((kind, sa, resource), []).append((held.action, held, escalation, reasons))
     changes = []
     for (kind, sa, resource), items in sorted(grouped.items(), key=lambda kv: (kv[0][1], kv[0][2], kv[0][0])):
         reasons = tuple(dict.fromkeys(r for *_, rs in items for r in rs))
@@ -233,12 +288,26 @@ def diff_documents(
     entries: list[tuple[str, AccessKey, Held, bool, Sequence[str]]] = []
     for key, held in new.items():
         previous = old.get(key)
-        if previous is not None and not (previous.level == CONDITIONAL and held.level == ALLOWED):
+        loosened = (
+            previous is not None
+            and previous.level == held.level == CONDITIONAL
+            and previous.conditions != held.conditions
+        )
+        if (
+            previous is not None
+            and not loosened
+            and not (previous.level == CONDITIONAL and held.level == ALLOWED)
+        ):
             continue
+        if previous is None and held.pattern and _covered(key, old):
+            continue  # a narrower (or the same) pattern than one BEFORE already granted
         sa = key[0]
         newly = now_assumable.get(sa, set()) - was_assumable.get(sa, set())
         escalation, reasons = _added_reasons(sa, key[1], held, previous, declared, newly, through)
+        if loosened and previous is not None:
+            reasons.insert(0, f"its condition changed: was {'; '.join(previous.conditions) or 'none'}")
         entries.append(("added", key, held, escalation, reasons))
+    entries += _joined(before, after, new)
     for key, held in old.items():
         current = new.get(key)
         if current is not None and not (held.level == ALLOWED and current.level == CONDITIONAL):
@@ -254,14 +323,28 @@ def diff_documents(
     after_gaps = [g for g in after.get("incomplete") or () if not any(g.endswith(u) for u in unknown)]
     incomplete = [f"{before_label}: {g}" for g in before.get("incomplete") or ()]
     incomplete += [f"{after_label}: {g}" for g in after_gaps]
+    # new, or now more severe (a medium "any audience" trust that now admits a whole namespace)
+    known: dict[Any, int] = {}
+    for f in before.get("findings") or ():
+        rank = RANK.get(str(f.get("severity")), 9)
+        known[f.get("fingerprint")] = min(rank, known.get(f.get("fingerprint"), 9))
+    new_findings = tuple(
+        f
+        for f in after.get("findings") or ()
+        if f.get("severity") in GATING
+        and f.get("rule") in ACCESS_RULES
+        and RANK.get(str(f.get("severity")), 9) < known.get(f.get("fingerprint"), 9)
+        and baseline == "state"
+    )
     return DiffResult(
         before=before_label,
+        new_findings=new_findings,
         after=after_label,
         baseline=baseline,
         changes=_group(entries),
         unknown=tuple(sorted(set(unknown))),
         incomplete=tuple(incomplete),
-        after_gaps=len(after_gaps),
+        after_gaps=len(after_gaps) or (1 if after.get("complete") is False and not unknown else 0),
     )
 
 
@@ -293,6 +376,10 @@ def diff_document(result: DiffResult) -> dict[str, Any]:
         "removed_access": len(result.removed),
         "escalations": len(result.escalations),
         "changes": [change_json(c) for c in result.changes],
+        "new_findings": [
+            {k: f[k] for k in ("rule", "severity", "subject", "message", "fingerprint") if k in f}
+            for f in result.new_findings
+        ],
         "unknown": list(result.unknown),
         "incomplete": list(result.incomplete),
     }

@@ -27,7 +27,7 @@ def test_demo_runs_and_shows_findings_and_paths() -> None:
         in out
     )
     assert (
-        "**iamscope diff** :x: 10 new access(es) (10 escalation(s)), 0 removed; 1 value(s) unknown until apply\n"
+        "**iamscope diff** :x: 10 new access(es) (10 escalation(s)), 0 removed; 6 new high/critical finding(s); 1 value(s) unknown until apply\n"
         in out
     )
     assert "(exit 1: the change grants new access, as a pipeline gate would see it)\n" in out

@@ -12,7 +12,7 @@ from iamscope.report.scan_markdown import BUDGET, cell, code
 def _row(change: Change) -> str:
     reason = change.reasons[0] if change.reasons else ""
     return (
-        f"| {code(change.service_account)} | {code(change.resource)} | {cell(', '.join(change.actions))} "
+        f"| {cell(change.service_account)} | {cell(change.resource)} | {cell(', '.join(change.actions))} "
         f"| {cell(reason)} |"
     )
 
@@ -30,16 +30,31 @@ def _details(sa: str, changes: list[Change]) -> str:
 
 
 def render_markdown(result: DiffResult) -> str:
-    icon = ":x:" if result.grants_more else ":white_check_mark:"
+    icon = ":x:" if result.grants_more else ":warning:" if result.after_incomplete else ":white_check_mark:"
     parts = [f"**iamscope diff** {icon} {cell(summary(result))}", ""]
     if result.escalations:
         parts += ["| service account | resource | actions | why |", "|---|---|---|---|"]
-        parts += [_row(c) for c in result.escalations]
+        rows = [_row(c) for c in result.escalations]
+        shown = 0
+        for row in rows:
+            if sum(len(p) + 1 for p in parts) + len(row) > BUDGET // 2:
+                break
+            parts.append(row)
+            shown += 1
+        if shown < len(rows):
+            parts.append(f"| … | {len(rows) - shown} more escalation(s): run `iamscope diff` for all | | |")
+        parts.append("")
+    if result.new_findings:
+        parts += ["New findings at high or above:", ""]
+        parts += [
+            f"- **{f['severity']}** {code(f['rule'])} {code(f['subject'])}: {cell(f['message'])}"
+            for f in result.new_findings[:50]
+        ]
         parts.append("")
     if result.unknown:
-        parts += ["Unknown until apply:", ""] + [f"- {cell(u)}" for u in result.unknown] + [""]
+        parts += ["Unknown until apply:", ""] + [f"- {cell(u)}" for u in result.unknown[:50]] + [""]
     if result.incomplete:
-        parts += ["Incomplete input:", ""] + [f"- {cell(g)}" for g in result.incomplete] + [""]
+        parts += ["Incomplete input:", ""] + [f"- {cell(g)}" for g in result.incomplete[:50]] + [""]
     text = "\n".join(parts)
     by_sa: dict[str, list[Change]] = {}
     for change in result.changes:

@@ -3,7 +3,11 @@ the actions, the role and the reasons (escalations marked)."""
 
 from __future__ import annotations
 
+import re
+
 from iamscope.diff import Change, DiffResult
+
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def summary(result: DiffResult) -> str:
@@ -14,8 +18,12 @@ def summary(result: DiffResult) -> str:
         head = "no change in access"
     else:
         head = f"{added} new access(es) ({escalations} escalation(s)), {removed} removed"
+    if result.new_findings:
+        head += f"; {len(result.new_findings)} new high/critical finding(s)"
     if result.unknown:
         head += f"; {len(result.unknown)} value(s) unknown until apply"
+    if result.after_incomplete and not result.grants_more:
+        head += "; AFTER is incomplete: new access cannot be ruled out"
     return head
 
 
@@ -28,6 +36,11 @@ def _line(change: Change) -> list[str]:
     return lines
 
 
+def _printable(text: str) -> str:
+    """No control characters from the input reach a terminal (an ARN cannot hold any)."""
+    return CONTROL.sub("?", text)
+
+
 def render_text(result: DiffResult) -> str:
     lines = [f"iamscope diff: {result.before} -> {result.after}", summary(result)]
     by_sa: dict[str, list[Change]] = {}
@@ -37,10 +50,15 @@ def render_text(result: DiffResult) -> str:
         lines += ["", sa]
         for change in sorted(by_sa[sa], key=lambda c: (c.change != "added", not c.escalation, c.resource)):
             lines += _line(change)
+    if result.new_findings:
+        lines += ["", "New findings at high or above:"]
+        lines += [
+            f"  ! {f['severity']} {f['rule']} {f['subject']}: {f['message']}" for f in result.new_findings
+        ]
     if result.unknown:
         lines += ["", "Unknown until apply (new access cannot be ruled out):"]
         lines += [f"  ? {u}" for u in result.unknown]
     if result.incomplete:
         lines += ["", "Incomplete input (what could not be read is not compared):"]
         lines += [f"  ! {g}" for g in result.incomplete]
-    return "\n".join(lines) + "\n"
+    return "\n".join(_printable(line) for line in lines) + "\n"

@@ -172,7 +172,7 @@ def render_diff_sarif(result: DiffResult) -> str:
         "defaultConfiguration": {"level": "error"},
         "properties": {"tags": ["security", "iam"], "security-severity": SECURITY_SEVERITY["high"]},
     }
-    invocation: dict[str, Any] = {"executionSuccessful": not result.unknown}
+    invocation: dict[str, Any] = {"executionSuccessful": not result.unknown and not result.after_incomplete}
     notes = [f"unknown until apply: {u}" for u in result.unknown] + [
         f"incomplete: {g}" for g in result.incomplete
     ]

@@ -883,6 +883,16 @@ def test_json_has_the_fields_of_the_schema(capsys: pytest.CaptureFixture[str]) -
         "escalations": 1,
         "unknown": [],
         "incomplete": [],
+        # the access maps' view, said as the scan says it: a finding of more access AFTER has
+        "new_findings": [
+            {
+                "rule": "cross-workload-grant",
+                "severity": "high",
+                "subject": "prod/Deployment/worker",
+                "message": "can read 1 secret(s)/parameter(s) that 1 other workload(s) declare (prod/Deployment/api)",
+                "fingerprint": doc["new_findings"][0]["fingerprint"],
+            }
+        ],
         "changes": [
             {
                 "change": "removed",
@@ -925,7 +935,7 @@ def test_text_groups_by_service_account_with_plus_and_minus_lines(capsys: pytest
     assert out == "\n".join(
         [
             "iamscope diff: before -> after",
-            "2 new access(es) (1 escalation(s)), 1 removed",
+            "2 new access(es) (1 escalation(s)), 1 removed; 1 new high/critical finding(s)",
             "",
             API,
             f"  + {PAYMENTS}",
@@ -940,6 +950,10 @@ def test_text_groups_by_service_account_with_plus_and_minus_lines(capsys: pytest
             f"      {DESCRIBE}, {GET}  via {worker_role}",
             "      reaches what prod/Deployment/api declares",
             f"      {granted_by('worker', 0)}",
+            "",
+            "New findings at high or above:",
+            "  ! high cross-workload-grant prod/Deployment/worker: can read 1 secret(s)/parameter(s) that 1 other "
+            "workload(s) declare (prod/Deployment/api)",
             "",
         ]
     )
@@ -958,11 +972,16 @@ def test_markdown_starts_with_the_summary_and_tables_the_escalations(
     api_role, worker_role = role_arn("api"), role_arn("worker")
     assert out == "\n".join(
         [
-            "**iamscope diff** :x: 2 new access(es) (1 escalation(s)), 1 removed",
+            "**iamscope diff** :x: 2 new access(es) (1 escalation(s)), 1 removed; 1 new high/critical finding(s)",
             "",
             "| service account | resource | actions | why |",
             "|---|---|---|---|",
-            f"| `{WORKER}` | `{DB}` | {DESCRIBE}, {GET} | reaches what prod/Deployment/api declares |",
+            f"| {WORKER} | {DB} | {DESCRIBE}, {GET} | reaches what prod/Deployment/api declares |",
+            "",
+            "New findings at high or above:",
+            "",
+            "- **high** `cross-workload-grant` `prod/Deployment/worker`: can read 1 secret(s)/parameter(s) that 1 "
+            "other workload(s) declare (prod/Deployment/api)",
             "",
             f"<details><summary>`{API}`: 2 change(s)</summary>",
             "",

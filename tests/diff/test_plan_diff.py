@@ -165,10 +165,15 @@ def test_the_markdown_starts_with_the_summary_and_tables_the_escalations(
     assert code == 1
     lines = out.splitlines()
     assert lines[0] == (
-        "**iamscope diff** :x: 10 new access(es) (10 escalation(s)), 0 removed; 1 value(s) unknown until apply"
+        "**iamscope diff** :x: 10 new access(es) (10 escalation(s)), 0 removed; 6 new high/critical finding(s); "
+        "1 value(s) unknown until apply"
     )
     assert lines[2] == "| service account | resource | actions | why |"
-    assert sum(1 for line in lines if line.startswith("| `")) == 10
+    assert sum(1 for line in lines if line.startswith(("| analytics/", "| payments/"))) == 10
+    assert (
+        "- **high** `broad-trust` `arn:aws:iam::111122223333:role/eks/prod-eu-analytics-reader`: statement 0 uses "
+        in out
+    )
     assert "- aws\\_iam\\_role\\_policy.ledger\\_archive: policy is known only after apply" in lines
     assert len(out) < 65_536
 
