@@ -78,6 +78,8 @@ class PodTemplate:
     node_selector: Pairs = ()
     tolerations: tuple[Toleration, ...] = ()
     containers: tuple[Container, ...] = ()
+    # required node affinity: any term may match; every (key, operator, values) of a term must
+    node_affinity: tuple[tuple[tuple[str, str, tuple[str, ...]], ...], ...] = ()
     host_network: bool = False
     automount_token: bool | None = None
 

@@ -41,6 +41,18 @@ EXPECTED = {
     ("shared-role", "medium", ROLE + "eks/prod-eu-notifier"),
     ("node-role-secret-access", "critical", ROLE + "eks-prod-eu-node-group"),
     ("missing-grant", "high", "payments/Deployment/refunds"),
+    # EXPECTED.md §7: the CSI driver hardening rules
+    ("provider-on-control-plane", "medium", "kube-system/DaemonSet/secrets-store-csi-driver"),
+    (
+        "provider-on-control-plane",
+        "medium",
+        "kube-system/DaemonSet/secrets-provider-aws-secrets-store-csi-driver-provider-aws",
+    ),
+    (
+        "provider-security-context",
+        "medium",
+        "kube-system/DaemonSet/secrets-provider-aws-secrets-store-csi-driver-provider-aws",
+    ),
 }
 
 
@@ -73,7 +85,7 @@ def test_complete_finding_set(demo_json: dict[str, Any]) -> None:
         "roles": 21,
         "secrets": 25,
         "parameters": 7,
-        "findings": {"critical": 2, "high": 9, "medium": 5, "low": 0, "info": 0},
+        "findings": {"critical": 2, "high": 9, "medium": 8, "low": 0, "info": 0},
     }
 
 
@@ -230,7 +242,7 @@ def test_text_groups_findings_by_subject_worst_first() -> None:
         line.split("  (")[0] for line in lines if line and not line.startswith(" ") and line != lines[0]
     ]
     assert headers[:2] == [ROLE + "eks-prod-eu-node-group", "checkout/Deployment/checkout-web"]
-    assert lines[-1] == "Summary: 2 critical, 9 high, 5 medium; 11 at or above --fail-on high"
+    assert lines[-1] == "Summary: 2 critical, 9 high, 8 medium; 11 at or above --fail-on high"
     # clean means no finding on the workload and none naming it: backfill, cart-cleanup, both notifiers
     # and erp-connector have secrets checkout-web (or the batch SAs) can read, so they are not listed
     clean = result.stdout.split("No findings on or about: ")[1].split("\n\n")[0].replace("\n  ", " ")
@@ -245,7 +257,7 @@ def test_markdown_summary_line_first() -> None:
     assert result.returncode == 1
     assert (
         result.stdout.splitlines()[0]
-        == "**iamscope scan**: 2 critical, 9 high, 5 medium; 2 at or above `critical`"
+        == "**iamscope scan**: 2 critical, 10 high, 9 medium; 2 at or above `critical`"
     )
     assert "| critical | `node-role-secret-access` |" in result.stdout
 

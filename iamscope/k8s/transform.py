@@ -163,6 +163,25 @@ def _container(obj: _Obj, raw: Any, field: str) -> Container:
     )
 
 
+def _node_affinity(
+    obj: _Obj, raw: Any, field: str
+) -> tuple[tuple[tuple[str, str, tuple[str, ...]], ...], ...]:
+    """requiredDuringSchedulingIgnoredDuringExecution's nodeSelectorTerms (what decides placement)."""
+    node = obj.map(obj.map(raw, field).get("nodeAffinity"), f"{field}.nodeAffinity")
+    where = f"{field}.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
+    required = obj.map(node.get("requiredDuringSchedulingIgnoredDuringExecution"), where)
+    terms = []
+    for i, term_raw in enumerate(obj.list(required.get("nodeSelectorTerms"), f"{where}.nodeSelectorTerms")):
+        term = obj.map(term_raw, f"{where}.nodeSelectorTerms[{i}]")
+        expressions = []
+        for j, e_raw in enumerate(obj.list(term.get("matchExpressions"), f"{where}.nodeSelectorTerms[{i}]")):
+            e = obj.map(e_raw, f"{where}.nodeSelectorTerms[{i}].matchExpressions[{j}]")
+            values = tuple(str(v) for v in obj.list(e.get("values"), f"{where}.values") if v is not None)
+            expressions.append((str(e.get("key") or ""), str(e.get("operator") or ""), values))
+        terms.append(tuple(expressions))
+    return tuple(terms)
+
+
 def _pod_template(obj: _Obj, spec_raw: Any, field: str) -> PodTemplate:
     spec = obj.map(spec_raw, field)
     volumes: list[CsiVolume] = []
@@ -199,6 +218,7 @@ def _pod_template(obj: _Obj, spec_raw: Any, field: str) -> PodTemplate:
         for group in ("initContainers", "containers")
         for i, c in enumerate(obj.list(spec.get(group), f"{field}.{group}"))
     ]
+    affinity = _node_affinity(obj, spec.get("affinity"), f"{field}.affinity")
     service_account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
     automount = spec.get("automountServiceAccountToken")
     return PodTemplate(
@@ -208,6 +228,7 @@ def _pod_template(obj: _Obj, spec_raw: Any, field: str) -> PodTemplate:
         node_selector=obj.pairs(spec.get("nodeSelector"), f"{field}.nodeSelector"),
         tolerations=tuple(tolerations),
         containers=tuple(containers),
+        node_affinity=affinity,
         host_network=spec.get("hostNetwork") is True,
         automount_token=automount if isinstance(automount, bool) else None,
     )

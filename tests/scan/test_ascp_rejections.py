@@ -225,8 +225,12 @@ def test_volume_without_a_secret_provider_class_is_an_unresolved_object(tmp_path
     state.service_account("prod", "api", role)
     state.workload("Deployment", "prod", "api", "api", volume_attributes={"region": REGION})
     result = run(state)
-    assert triples(result) == {("unresolved-object", WORKLOAD, "medium")}
-    (finding,) = result.findings
+    # the volume sets region inline, which the driver copies over the SPC: pod-inline-objects too
+    assert triples(result) == {
+        ("unresolved-object", WORKLOAD, "medium"),
+        ("pod-inline-objects", WORKLOAD, "medium"),
+    }
+    (finding,) = [f for f in result.findings if f.rule == "unresolved-object"]
     assert (finding.message, finding.objects, [str(e) for e in finding.evidence]) == (
         "the volume names no secretProviderClass: the pod cannot start",
         (),

@@ -739,7 +739,8 @@ def test_pod_inline_objects_override_the_spc(state: State) -> None:
         volume_attributes={"objects": "- objectName: prod/db\n  objectType: secretsmanager\n"},
     )
     result = run(state)
-    assert triples(result) == set()
+    # the override itself is what the driver-hardening rule pod-inline-objects reports
+    assert triples(result) == {("pod-inline-objects", "prod/Deployment/api", "high")}
     assert result.assessment.service_accounts["prod/ServiceAccount/api"].need_arns == (db,)
 
 

@@ -762,7 +762,7 @@ def test_a_new_secret_reached_by_a_wildcard_keeps_every_fingerprint(tmp_path: Pa
 
 def test_no_two_demo_findings_share_a_fingerprint() -> None:
     findings = demo_scan(DEMO).findings
-    assert len(findings) == 16
+    assert len(findings) == 19
     assert len({f.fingerprint for f in findings}) == len(findings)
 
 
