@@ -16,7 +16,7 @@ def test_demo_runs_and_shows_findings_and_paths() -> None:
     out = result.stdout
     assert "$ iamscope scan fixtures/demo --config fixtures/demo/iamscope.yaml\n" in out
     assert "  CRITICAL  cross-workload-grant: can read 9 secret(s)/parameter(s)" in out
-    assert "Summary: 2 critical, 9 high, 8 medium; 11 at or above --fail-on high\n" in out
+    assert "Summary: 2 critical, 11 high, 8 medium, 1 low; 13 at or above --fail-on high\n" in out
     assert "(exit 1: findings at or above --fail-on high, as a pipeline gate would see them)\n" in out
     assert "is reached by: 7 path(s)\n" in out
     assert "$ iamscope generate fixtures/demo --config fixtures/demo/iamscope.yaml --out out/demo\n" in out

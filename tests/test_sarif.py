@@ -49,7 +49,7 @@ def test_scan_sarif_validates_and_describes_every_rule(capsys: pytest.CaptureFix
     rules = run["tool"]["driver"]["rules"]
     assert [r["id"] for r in rules] == sorted(RULES)
     assert run["tool"]["driver"]["name"] == "iamscope"
-    assert len(run["results"]) == 19
+    assert len(run["results"]) == 22
     for result in run["results"]:
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
         assert set(result["partialFingerprints"]) == {"iamscope/v1"}

@@ -53,6 +53,9 @@ EXPECTED = {
         "medium",
         "kube-system/DaemonSet/secrets-provider-aws-secrets-store-csi-driver-provider-aws",
     ),
+    ("spc-write-access", "high", "Group/checkout-developers"),
+    ("spc-write-access", "high", "Group/analytics-developers"),
+    ("synced-secret-readers", "low", "Group/platform-admins"),
 }
 
 
@@ -85,7 +88,7 @@ def test_complete_finding_set(demo_json: dict[str, Any]) -> None:
         "roles": 21,
         "secrets": 25,
         "parameters": 7,
-        "findings": {"critical": 2, "high": 9, "medium": 8, "low": 0, "info": 0},
+        "findings": {"critical": 2, "high": 11, "medium": 8, "low": 1, "info": 0},
     }
 
 
@@ -242,7 +245,7 @@ def test_text_groups_findings_by_subject_worst_first() -> None:
         line.split("  (")[0] for line in lines if line and not line.startswith(" ") and line != lines[0]
     ]
     assert headers[:2] == [ROLE + "eks-prod-eu-node-group", "checkout/Deployment/checkout-web"]
-    assert lines[-1] == "Summary: 2 critical, 9 high, 8 medium; 11 at or above --fail-on high"
+    assert lines[-1] == "Summary: 2 critical, 11 high, 8 medium, 1 low; 13 at or above --fail-on high"
     # clean means no finding on the workload and none naming it: backfill, cart-cleanup, both notifiers
     # and erp-connector have secrets checkout-web (or the batch SAs) can read, so they are not listed
     clean = result.stdout.split("No findings on or about: ")[1].split("\n\n")[0].replace("\n  ", " ")
@@ -257,7 +260,7 @@ def test_markdown_summary_line_first() -> None:
     assert result.returncode == 1
     assert (
         result.stdout.splitlines()[0]
-        == "**iamscope scan**: 2 critical, 10 high, 9 medium; 2 at or above `critical`"
+        == "**iamscope scan**: 2 critical, 14 high, 9 medium; 2 at or above `critical`"
     )
     assert "| critical | `node-role-secret-access` |" in result.stdout
 

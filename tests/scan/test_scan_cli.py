@@ -366,7 +366,7 @@ def test_json_is_byte_identical_whatever_the_order_of_files_and_objects(
     second = iamscope("scan", "demo", "--config", config, "--format", "json")
     assert first[0] == second[0] == 1
     assert first[1] == second[1]
-    assert len(json.loads(first[1])["findings"]) == 19
+    assert len(json.loads(first[1])["findings"]) == 22
 
 
 def test_json_is_identical_when_k8s_files_are_given_in_another_order(iamscope: Cli, tmp_path: Path) -> None:

@@ -756,13 +756,15 @@ def test_a_new_secret_reached_by_a_wildcard_keeps_every_fingerprint(tmp_path: Pa
     assert grown == [
         ("excess-grant", "checkout/Deployment/checkout-web"),
         ("node-role-secret-access", "arn:aws:iam::111122223333:role/eks-prod-eu-node-group"),
+        # checkout developers run pods as checkout-web, whose role reads it
+        ("spc-write-access", "Group/checkout-developers"),
         ("wildcard-resource", "arn:aws:iam::111122223333:role/eks/prod-eu-checkout-web"),
     ]
 
 
 def test_no_two_demo_findings_share_a_fingerprint() -> None:
     findings = demo_scan(DEMO).findings
-    assert len(findings) == 19
+    assert len(findings) == 22
     assert len({f.fingerprint for f in findings}) == len(findings)
 
 
