@@ -23,7 +23,12 @@ _KNOWN = {
     "cluster": {"name"},
     "aws": {"region"},
     "generate": {"role_name", "role_path", "permissions_boundary", "tags"},
+    "quotas": {"secretsmanager_rps", "ssm_tps"},
 }
+# AWS defaults per account and region: Secrets Manager GetSecretValue + DescribeSecret, SSM GetParameters
+# at standard throughput (DESIGN.md §4); higher throughput or quota increases are configured
+DEFAULT_SECRETSMANAGER_RPS = 10_000.0
+DEFAULT_SSM_TPS = 40.0
 DEFAULT_ROLE_NAME = "{cluster}-{namespace}-{service_account}"
 # IAM: a path is / or /segments/ of printable ASCII without spaces, at most 512 characters
 ROLE_PATH = re.compile(r"^/(?:[\x21-\x7e]+/)?$")
@@ -43,6 +48,8 @@ class Config:
     role_path: str = "/"
     permissions_boundary: str | None = None
     tags: tuple[tuple[str, str], ...] = ()
+    secretsmanager_rps: float = DEFAULT_SECRETSMANAGER_RPS
+    ssm_tps: float = DEFAULT_SSM_TPS
 
 
 def _strings(value: Any, where: str, source: str) -> tuple[str, ...]:
@@ -91,7 +98,18 @@ def parse_config(raw: Any, *, source: str) -> Config:
         role_path=_role_path(get("generate", "role_path"), source),
         permissions_boundary=_boundary(get("generate", "permissions_boundary"), source),
         tags=_tags(get("generate", "tags"), source),
+        secretsmanager_rps=_rate(get("quotas", "secretsmanager_rps"), "quotas.secretsmanager_rps", source)
+        or DEFAULT_SECRETSMANAGER_RPS,
+        ssm_tps=_rate(get("quotas", "ssm_tps"), "quotas.ssm_tps", source) or DEFAULT_SSM_TPS,
     )
+
+
+def _rate(value: Any, where: str, source: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise InputError("must be a positive number of requests per second", source=source, where=where)
+    return float(value)
 
 
 def _role_path(value: Any, source: str) -> str:

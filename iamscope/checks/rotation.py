@@ -1,0 +1,128 @@
+"""Rotation load against the AWS quotas: with rotation on, every mounted pod volume polls each
+interval, per region it reads from, one DescribeSecret per Secrets Manager object and one
+GetParameters per ten SSM objects (DESIGN.md §4). Summed per account, region and service, divided by
+the poll interval, against the configured quota; throttled polls fail silently, so the secrets stop
+rotating."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from iamscope.assess import Assessment
+from iamscope.checks.driver import is_driver
+from iamscope.findings import Finding, rule
+from iamscope.model import Workload
+from iamscope.policy.arn import try_parse_arn
+from iamscope.resolve import Mount
+
+ROTATION_DOCS = "https://secrets-store-csi-driver.sigs.k8s.io/topics/secret-auto-rotation"
+QUOTAS_DOCS = "https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_limits.html"
+DEFAULT_INTERVAL = 120.0  # the driver's --rotation-poll-interval default, 2m
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|m|s|ms)")
+_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+
+
+def duration(text: str) -> float | None:
+    """A Go duration (2m, 1m30s, 90s) in seconds."""
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    return sum(float(n) * _UNITS[u] for n, u in parts)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rotation:
+    enabled: bool
+    interval: float
+    source: str
+
+
+def rotation(assessment: Assessment) -> Rotation | None:
+    """The driver's rotation settings from its container args (None: no driver in the input)."""
+    for workload in sorted(assessment.workloads.values(), key=lambda w: w.id):
+        if not is_driver(workload):
+            continue
+        enabled, interval = False, DEFAULT_INTERVAL
+        for container in workload.pod.containers:
+            for arg in container.args:
+                name, _, value = arg.lstrip("-").partition("=")
+                if name == "enable-secret-rotation":
+                    enabled = value.lower() in ("", "true", "1")
+                elif name == "rotation-poll-interval":
+                    interval = duration(value) or interval
+        return Rotation(enabled=enabled, interval=interval, source=workload.id)
+    return None
+
+
+def _pods(workload: Workload, nodes: int) -> int:
+    if workload.kind == "DaemonSet":
+        return max(nodes, 1)
+    if workload.pods:
+        return len(workload.pods)
+    return workload.replicas if workload.replicas is not None else 1
+
+
+def _calls(mount: Mount) -> dict[tuple[str, str, str], int]:
+    """Calls per poll of one pod's volume, by (service, account, region)."""
+    secrets: dict[tuple[str, str], int] = {}
+    parameters: dict[tuple[str, str], int] = {}
+    for ref in mount.objects:
+        for target in ref.targets:
+            parsed = try_parse_arn(target.arn)
+            if parsed is None:
+                continue
+            bucket = secrets if target.kind == "secretsmanager" else parameters
+            bucket[(parsed.account, parsed.region)] = bucket.get((parsed.account, parsed.region), 0) + 1
+    calls = {("secretsmanager", a, r): n for (a, r), n in secrets.items()}
+    calls |= {("ssm", a, r): math.ceil(n / 10) for (a, r), n in parameters.items()}
+    return calls
+
+
+@rule(
+    "rotation-rate-limit",
+    title="Rotation polling would exceed the AWS API quota",
+    severity="high",
+    family="driver",
+    rationale="With rotation on, every pod volume polls every interval; above the account's quota the "
+    "calls are throttled, ASCP fails the poll, and secrets stop rotating without anyone noticing.",
+    remediation="Lengthen --rotation-poll-interval (the finding says which would fit), request a quota "
+    "increase or SSM higher throughput, and alert on rotation age.",
+    references=(ROTATION_DOCS, QUOTAS_DOCS),
+)
+def rotation_rate_limit(assessment: Assessment) -> Iterator[Finding]:
+    settings = rotation(assessment)
+    if settings is None or not settings.enabled:
+        return
+    nodes = len(assessment.inventory.kube.nodes)
+    load: dict[tuple[str, str, str], float] = {}
+    drivers: dict[tuple[str, str, str], dict[str, float]] = {}
+    for mount in assessment.mounts:
+        if not mount.aws or mount.problems:
+            continue
+        workload = assessment.workloads.get(mount.workload)
+        pods = _pods(workload, nodes) if workload else 1
+        for key, calls in _calls(mount).items():
+            load[key] = load.get(key, 0.0) + calls * pods
+            by = drivers.setdefault(key, {})
+            by[mount.workload] = by.get(mount.workload, 0.0) + calls * pods
+    quotas = {"secretsmanager": assessment.config.secretsmanager_rps, "ssm": assessment.config.ssm_tps}
+    for (service, account, region), per_poll in sorted(load.items()):
+        rate = per_poll / settings.interval
+        quota = quotas[service]
+        if rate <= quota:
+            continue
+        fits = math.ceil(per_poll / quota)
+        top = sorted(drivers[(service, account, region)].items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+        yield Finding(
+            rule="rotation-rate-limit",
+            severity="high",
+            subject=f"{service}:{region}:{account}",
+            message=f"rotation polls every {settings.interval:g}s make {per_poll:g} {service} calls a poll, "
+            f"{rate:.1f}/s against a quota of {quota:g}/s in {region} (account {account}); an interval of at "
+            f"least {fits}s would fit; most calls come from " + ", ".join(f"{w} ({n:g})" for w, n in top),
+            objects=(settings.source,),
+            key=f"{service} {account} {region}",
+        )
