@@ -210,7 +210,7 @@ CASES = [
     pytest.param(
         {"k8s/pod.yaml": POD_WITH_VOLUME, "cfg.yaml": "cluster:\n  name: prod\nclusters:\n  name: x\n"},
         ["--k8s", "k8s", "--config", "cfg.yaml"],
-        r"cfg\.yaml: unknown section 'clusters' \(known: aws, cluster, generate, platform, sync\)",
+        r"cfg\.yaml: unknown section 'clusters' \(known: aws, cluster, generate, platform, quotas, sync\)",
         id="config-unknown-section",
     ),
     pytest.param(

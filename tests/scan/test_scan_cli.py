@@ -343,7 +343,7 @@ def _shuffled_demo(target: Path) -> None:
         data = json.loads(path.read_text())
         data["items"] = data["items"][::-1]
         path.write_text(json.dumps(data, indent=3))
-    for name in ("rbac-developers.yaml", "tools.yaml"):
+    for name in ("tools.yaml",):
         path = target / "k8s" / name
         docs = [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
         path.write_text(yaml.safe_dump_all(docs[::-1]))
