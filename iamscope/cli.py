@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 import click
 
 from iamscope import __version__
+from iamscope.audit import audit as build_audit
 from iamscope.config import load_config
 from iamscope.diff import diff_document, diff_documents
 from iamscope.diff_sides import least_privilege_side, scan_side
@@ -29,6 +30,8 @@ from iamscope.graph import render_json as render_graph_json
 from iamscope.output import emit
 from iamscope.policy import analyse, evaluate, expand_actions, parse_policy, reads_secret_material
 from iamscope.policy.document import PolicyDocument
+from iamscope.report.audit_json import render_json as render_audit_json
+from iamscope.report.audit_text import render_text as render_audit_text
 from iamscope.report.diff_markdown import render_markdown as render_diff_markdown
 from iamscope.report.diff_text import render_text as render_diff_text
 from iamscope.report.sarif import render_diff_sarif, render_scan_sarif
@@ -287,10 +290,27 @@ def collect(**_: Any) -> None:
 @_state
 @_k8s
 @_aws
+@_config
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
-def audit(**_: Any) -> None:
-    """The inventory table: SPCs, sync status, mounts, synced Secrets, provider identities."""
-    _pending("audit", "the driver hardening issue")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path))
+def audit(
+    state: Path | None,
+    k8s: tuple[str, ...],
+    aws: Path | None,
+    config: Path | None,
+    fmt: str,
+    output: Path | None,
+) -> None:
+    """The inventory table: SPCs, sync status, mounts, synced Secrets, provider identities.
+
+    Every SecretProviderClass with its provider, whether it syncs to Kubernetes Secrets, how many
+    objects it names and which workloads mount it; every synced Secret; the driver and provider
+    DaemonSets with their service accounts and identities. Exit 0, or 2 on bad input."""
+    result = _scan(state, k8s, aws, config)
+    for warning in result.warnings:
+        click.echo(f"iamscope: warning: {warning}", err=True)
+    report = build_audit(result.assessment)
+    emit(render_audit_json(report) if fmt == "json" else render_audit_text(report), output)
 
 
 @cli.command()

@@ -37,7 +37,8 @@ def test_version() -> None:
 @pytest.mark.parametrize(
     ("args", "issue"),
     [
-        (["audit"], "the driver hardening issue"),
+        (["harden", "fixtures/demo", "--out", "out"], "the driver hardening issue"),
+        (["collect", "--out", "out"], "the live collection issue"),
     ],
 )
 def test_pending_commands_exit_2_with_one_line(args: list[str], issue: str) -> None:
