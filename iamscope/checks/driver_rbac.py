@@ -70,7 +70,8 @@ def synced_secret_readers(assessment: Assessment) -> Iterator[Finding]:
     if not synced:
         return
     perms = permissions(kube)
-    consumers = {m.service_account for m in assessment.mounts}
+    # the workloads that mount there read the synced copy by design; nobody else's mounts count
+    consumers = {(m.namespace, m.service_account) for m in assessment.mounts}
     config = assessment.config
     trusted = principal_ids(config.platform_principals, config.platform_groups)
     drivers = {
@@ -81,7 +82,7 @@ def synced_secret_readers(assessment: Assessment) -> Iterator[Finding]:
     for namespace in sorted(synced):
         readers: dict[str, list[tuple[Permission, tuple[str, ...]]]] = {}
         for perm, verbs in who_can(perms, ("get", "list", "watch"), "", "secrets", namespace):
-            if perm.subject in consumers or perm.subject in drivers:
+            if (namespace, perm.subject) in consumers or perm.subject in drivers:
                 continue
             readers.setdefault(perm.subject, []).append((perm, verbs))
         for subject, grants in sorted(readers.items()):

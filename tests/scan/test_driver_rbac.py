@@ -261,3 +261,22 @@ def test_provider_token_rbac(tmp_path: Path, verbs: list[str], expected: list[tu
         {"kind": "ServiceAccount", "name": "provider", "namespace": "kube-system"},
     )
     assert found(state, "provider-token-rbac") == expected
+
+
+def test_a_workload_elsewhere_reading_every_secret_is_a_reader(tmp_path: Path) -> None:
+    """A ClusterRoleBinding reaches every namespace: a service account that mounts SPCs in another
+    namespace is no consumer of legacy's synced Secret."""
+    state = State(tmp_path)
+    syncing(state)
+    team(state)  # prod/api mounts an SPC in prod
+    role(state, "ClusterRole", "reader", READ_SECRETS)
+    bind(
+        state,
+        "ClusterRoleBinding",
+        "b",
+        "ClusterRole",
+        "reader",
+        {"kind": "ServiceAccount", "name": "api", "namespace": "prod"},
+    )
+    config = Config(region=REGION, approved_namespaces=("legacy",))
+    assert found(state, "synced-secret-readers", config) == [("prod/ServiceAccount/api", "high")]
