@@ -187,7 +187,7 @@ def provider_token_rbac(assessment: Assessment) -> Iterator[Finding]:
             (p, v)
             for p in perms
             if p.subject == sa
-            for p2, v in who_can([p], ("create",), "", "serviceaccounts/token", p.namespace)
+            for _, v in who_can([p], ("create",), "", "serviceaccounts/token", p.namespace)
         ]
         if not grants:
             continue
