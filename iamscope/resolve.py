@@ -99,14 +99,18 @@ class _Lookup:
     listed: frozenset[tuple[str, str, str]]  # (kind, account, region) whose listing was read
 
 
-def _lookups(inventory: Inventory) -> _Lookup:
-    aws = inventory.aws
-    partition = "aws"
-    for arn in [c.arn for c in aws.clusters] + [r.arn for r in aws.roles[:1]]:
+def partition_of(inventory: Inventory) -> str:
+    """The AWS partition of the snapshot (aws, aws-cn, aws-us-gov), from its clusters or roles."""
+    for arn in [c.arn for c in inventory.aws.clusters] + [r.arn for r in inventory.aws.roles[:1]]:
         parsed = try_parse_arn(arn)
         if parsed:
-            partition = parsed.partition
-            break
+            return parsed.partition
+    return "aws"
+
+
+def _lookups(inventory: Inventory) -> _Lookup:
+    aws = inventory.aws
+    partition = partition_of(inventory)
     return _Lookup(
         secrets_by_arn={s.arn: s for s in aws.secrets},
         secrets_by_name={(s.region, s.account, s.name): s for s in aws.secrets},

@@ -13,9 +13,9 @@ from iamscope.errors import InputError, UsageError
 from iamscope.generate.naming import template_fields, unique_names
 from iamscope.identity import select_cluster
 from iamscope.kms import SECRETSMANAGER
-from iamscope.model import Cluster, Inventory
+from iamscope.model import Inventory
 from iamscope.policy.arn import try_parse_arn
-from iamscope.resolve import Mount, resolve_mounts
+from iamscope.resolve import Mount, partition_of, resolve_mounts
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,14 +57,6 @@ class GeneratePlan:
     config: Config
     roles: tuple[RolePlan, ...]  # the selected service accounts, sorted
     warnings: tuple[str, ...]
-
-
-def _partition(inventory: Inventory, cluster: Cluster | None) -> str:
-    for arn in ([cluster.arn] if cluster else []) + [r.arn for r in inventory.aws.roles[:1]]:
-        parsed = try_parse_arn(arn)
-        if parsed:
-            return parsed.partition
-    return "aws"
 
 
 def _mount_warnings(mount: Mount) -> list[str]:
@@ -284,7 +276,7 @@ def plan_roles(
             "eks-describe-cluster*.json) to the snapshot",
             source="generate",
         )
-    partition = _partition(inventory, cluster)
+    partition = partition_of(inventory)
     mounts = resolve_mounts(inventory, config, {})
     by_sa: dict[tuple[str, str], list[Mount]] = {}
     for mount in mounts:
