@@ -27,6 +27,7 @@ from iamscope.generate.summary import render_summary
 from iamscope.graph import build_graph, render_dot, render_graphml
 from iamscope.graph import explain as explain_paths
 from iamscope.graph import render_json as render_graph_json
+from iamscope.harden import harden_files, harden_plan, render_harden_summary, write_harden
 from iamscope.output import emit
 from iamscope.policy import analyse, evaluate, expand_actions, parse_policy, reads_secret_material
 from iamscope.policy.document import PolicyDocument
@@ -319,9 +320,38 @@ def audit(
 @_aws
 @_config
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
-def harden(**_: Any) -> None:
-    """Write the Kyverno policy, hardened Helm values and the Falco rule for this cluster."""
-    _pending("harden", "the driver hardening issue")
+@click.option(
+    "--failure-action",
+    type=click.Choice(("Enforce", "Audit")),
+    default="Enforce",
+    show_default=True,
+    help="What the Kyverno rules do on a violation: reject the request, or only report it.",
+)
+@click.option("--quiet", is_flag=True, help="Print only warnings.")
+def harden(
+    state: Path | None,
+    k8s: tuple[str, ...],
+    aws: Path | None,
+    config: Path | None,
+    out: Path,
+    failure_action: str,
+    quiet: bool,
+) -> None:
+    """Write the Kyverno policy, hardened Helm values and the Falco rules for this cluster.
+
+    From the configuration (platform principals and groups, approved sync namespaces, quotas) and the
+    cluster (which SPCs need sync, rotation load, worker nodes and their taints): under --out,
+    kyverno/secrets-store-hardening.yaml, helm/secrets-store-csi-driver.values.yaml,
+    helm/secrets-store-csi-driver-provider-aws.values.yaml and falco/secrets-store-rules.yaml.
+    Exit 0, or 2 on bad input."""
+    result = _scan(state, k8s, aws, config)
+    plan = harden_plan(result.assessment, failure_action=failure_action)
+    files = harden_files(plan)
+    write_harden(out, files)
+    for warning in list(result.warnings) + list(plan.warnings):
+        click.echo(f"iamscope: warning: {warning}", err=True)
+    if not quiet:
+        click.echo(render_harden_summary(plan, out, files), nl=False)
 
 
 # --- iamscope policy: the policy engine on its own -------------------------------------------------

@@ -81,6 +81,46 @@ def _calls(mount: Mount) -> dict[tuple[str, str, str], int]:
     return calls
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Load:
+    """API calls one rotation poll makes against one service in one account and region, and which
+    workloads make them."""
+
+    service: str  # secretsmanager | ssm
+    account: str
+    region: str
+    per_poll: float
+    by_workload: tuple[tuple[str, float], ...]  # most calls first
+
+
+def rotation_load(assessment: Assessment) -> tuple[Load, ...]:
+    """Calls per poll of every resolvable AWS mount, by service, account and region (DESIGN.md §4)."""
+    nodes = len(assessment.inventory.kube.nodes)
+    by: dict[tuple[str, str, str], dict[str, float]] = {}
+    for mount in assessment.mounts:
+        if not mount.aws or mount.problems:
+            continue
+        workload = assessment.workloads.get(mount.workload)
+        pods = _pods(workload, nodes) if workload else 1
+        for key, calls in _calls(mount).items():
+            per = by.setdefault(key, {})
+            per[mount.workload] = per.get(mount.workload, 0.0) + calls * pods
+    return tuple(
+        Load(
+            service=service,
+            account=account,
+            region=region,
+            per_poll=sum(per.values()),
+            by_workload=tuple(sorted(per.items(), key=lambda kv: (-kv[1], kv[0]))),
+        )
+        for (service, account, region), per in sorted(by.items())
+    )
+
+
+def quota(assessment: Assessment, service: str) -> float:
+    return assessment.config.secretsmanager_rps if service == "secretsmanager" else assessment.config.ssm_tps
+
+
 @rule(
     "rotation-rate-limit",
     title="Rotation polling would exceed the AWS API quota",
@@ -96,32 +136,20 @@ def rotation_rate_limit(assessment: Assessment) -> Iterator[Finding]:
     settings = rotation(assessment)
     if settings is None or not settings.enabled:
         return
-    nodes = len(assessment.inventory.kube.nodes)
-    load: dict[tuple[str, str, str], float] = {}
-    drivers: dict[tuple[str, str, str], dict[str, float]] = {}
-    for mount in assessment.mounts:
-        if not mount.aws or mount.problems:
-            continue
-        workload = assessment.workloads.get(mount.workload)
-        pods = _pods(workload, nodes) if workload else 1
-        for key, calls in _calls(mount).items():
-            load[key] = load.get(key, 0.0) + calls * pods
-            by = drivers.setdefault(key, {})
-            by[mount.workload] = by.get(mount.workload, 0.0) + calls * pods
-    quotas = {"secretsmanager": assessment.config.secretsmanager_rps, "ssm": assessment.config.ssm_tps}
-    for (service, account, region), per_poll in sorted(load.items()):
+    for load in rotation_load(assessment):
+        service, account, region, per_poll = load.service, load.account, load.region, load.per_poll
         rate = per_poll / settings.interval
-        quota = quotas[service]
-        if rate <= quota:
+        limit = quota(assessment, service)
+        if rate <= limit:
             continue
-        fits = math.ceil(per_poll / quota)
-        top = sorted(drivers[(service, account, region)].items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+        fits = math.ceil(per_poll / limit)
+        top = load.by_workload[:5]
         yield Finding(
             rule="rotation-rate-limit",
             severity="high",
             subject=f"{service}:{region}:{account}",
             message=f"rotation polls every {settings.interval:g}s make {per_poll:g} {service} calls a poll, "
-            f"{rate:.1f}/s against a quota of {quota:g}/s in {region} (account {account}); an interval of at "
+            f"{rate:.1f}/s against a quota of {limit:g}/s in {region} (account {account}); an interval of at "
             f"least {fits}s would fit; most calls come from " + ", ".join(f"{w} ({n:g})" for w, n in top),
             objects=(settings.source,),
             key=f"{service} {account} {region}",
