@@ -34,20 +34,6 @@ def test_version() -> None:
     assert result.stdout.startswith("iamscope, version ")
 
 
-@pytest.mark.parametrize(
-    ("args", "issue"),
-    [
-        (["harden", "fixtures/demo", "--out", "out"], "the driver hardening issue"),
-        (["collect", "--out", "out"], "the live collection issue"),
-    ],
-)
-def test_pending_commands_exit_2_with_one_line(args: list[str], issue: str) -> None:
-    result = iamscope(*args)
-    assert result.returncode == 2
-    assert result.stderr == f"iamscope: error: `iamscope {args[0]}` is not implemented yet ({issue})\n"
-    assert "Traceback" not in result.stderr
-
-
 def test_scan_without_input_is_a_usage_error() -> None:
     result = iamscope("scan")
     assert result.returncode == 2
@@ -232,12 +218,14 @@ def test_actions_marks_secret_reading() -> None:
     ("content", "message"),
     [
         (b"[" * 100_000, "JSON nested too deeply"),
-        (b"[" + b"9" * 5000 + b"]", "invalid JSON: Exceeds the limit"),
-        (b"\xff\xfe\x00binary", "not UTF-8 text"),
+        (b"[" + b"9" * 5000 + b"]", "invalid JSON: a number with too many digits"),
+        (b"\xff\xfe\x00binary", "UTF-16 text (byte-order mark FF FE); iamscope reads UTF-8"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary data, not text (a NUL byte at byte 8)"),
+        (b'{"Statement": "caf\xe9"}', "line 1 column 19: not UTF-8 text (byte 0xE9)"),
         (b"", "invalid JSON: Expecting value"),
         (b'["Statement"]', "a policy document must be a JSON object, got list"),
     ],
-    ids=["deeply nested", "huge integer", "binary", "empty", "array at top level"],
+    ids=["deeply nested", "huge integer", "utf-16", "binary", "latin-1", "empty", "array at top level"],
 )
 def test_hostile_policy_files_get_one_line_and_exit_2(tmp_path: Path, content: bytes, message: str) -> None:
     path = tmp_path / "policy.json"
@@ -302,7 +290,7 @@ def test_stdin_is_strict_utf8_and_read_once() -> None:
         check=False,
     )
     assert latin.returncode == 2
-    assert latin.stderr == b"iamscope: error: -: not UTF-8 text (byte 23)\n"
+    assert latin.stderr == b"iamscope: error: -: line 1 column 24: not UTF-8 text (byte 0xFF)\n"
 
 
 @pytest.mark.parametrize(

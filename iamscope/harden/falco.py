@@ -16,7 +16,9 @@ PRINCIPALS = "iamscope_platform_principals"
 GROUPS = "iamscope_platform_groups"
 # a list must hold at least one item to load; this name is never a Kubernetes username or group
 _NONE = "iamscope:nobody"
-_BARE = re.compile(r"^[A-Za-z0-9_.:@/+=-]+$")
+# Falco's condition parser ends a bare value at whitespace, quotes, parentheses, `=` and `,`
+# (falcosecurity/libs parser.cpp RGX_BARESTR); anything else is quoted
+_BARE = re.compile(r"^[A-Za-z0-9_.:@/+-]+$")
 
 
 def _quoted(items: tuple[str, ...]) -> list[str]:

@@ -63,6 +63,8 @@ def _kyverno_header(plan: HardenPlan) -> list[str]:
         "Written by `iamscope harden`: the admission policy that enforces who steers the Secrets Store",
         "CSI Driver. Needs Kyverno 1.13 or later (failureAction, allowExistingViolations). Apply with",
         f"  kubectl apply -f {KYVERNO.rsplit('/', 1)[-1]}",
+        "Kyverno's default resourceFilters skip kube-system (and its own namespace): SPCs and pods there are",
+        "not checked unless that filter is removed.",
         f"Rules (failureAction {plan.failure_action}):",
         "  spc-writers-are-platform: SPC create/update only by "
         + (", ".join([*plan.principals, *(f"group {g}" for g in plan.groups)]) or "no one"),
