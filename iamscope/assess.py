@@ -238,7 +238,7 @@ def assess(inventory: Inventory, config: Config) -> Assessment:
             for arn in ra.missing_policies
         }
     )
-    gaps += [*inventory.aws.gaps, *_snapshot_gaps(inventory, config, cluster, mounts, views)]
+    gaps += [*inventory.gaps, *inventory.aws.gaps, *_snapshot_gaps(inventory, config, cluster, mounts, views)]
     gaps += [f"{inventory.aws.plan}: {line}" for line in inventory.aws.unknown]
     if not inventory.kube.read:
         gaps.append("no Kubernetes input (--k8s, or k8s/ in the state directory): no workload was read")

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,10 +17,14 @@ import click
 
 from iamscope import __version__
 from iamscope.audit import audit as build_audit
+from iamscope.collect.progress import TerminalProgress, progress_for
+from iamscope.collect.result import Collected
+from iamscope.collect.run import LiveOptions, collect_live
+from iamscope.collect.write import write_collection
 from iamscope.config import load_config
 from iamscope.diff import diff_document, diff_documents
 from iamscope.diff_sides import least_privilege_side, scan_side
-from iamscope.errors import IamscopeError, InputError, NotImplementedYetError, UsageError
+from iamscope.errors import IamscopeError, InputError, UsageError
 from iamscope.files import InputReader
 from iamscope.generate import FLAVORS, artefacts, verified_plan, write_artefacts
 from iamscope.generate.flavors import flavor_warnings
@@ -57,10 +62,6 @@ def cli() -> None:
     through the Secrets Store CSI Driver."""
 
 
-def _pending(command: str, issue: str) -> NoReturn:
-    raise NotImplementedYetError(f"`iamscope {command}` is not implemented yet ({issue})")
-
-
 _state = click.argument(
     "state", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path)
 )
@@ -73,6 +74,66 @@ _config = click.option(
 )
 
 
+def _live_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of a live collection, shared by `collect` and `scan --live`."""
+    options = [
+        click.option("--profile", help="AWS profile (default: the standard credential chain)."),
+        click.option(
+            "--region", "regions", multiple=True, help="AWS region (repeatable; default: the profile's)."
+        ),
+        click.option("--cluster", help="EKS cluster name (default: cluster.name of the configuration)."),
+        click.option("--context", "kube_context", help="kubeconfig context (default: the current one)."),
+        click.option(
+            "--kubeconfig", type=click.Path(dir_okay=False, path_type=Path), help="Default: $KUBECONFIG."
+        ),
+        click.option("--no-k8s", is_flag=True, help="Collect AWS only."),
+        click.option("--no-aws", is_flag=True, help="Collect Kubernetes only."),
+        click.option("--page-size", type=click.IntRange(1, 1000), hidden=True),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _collect(
+    settings_path: Path | None,
+    quiet: bool,
+    *,
+    profile: str | None,
+    regions: tuple[str, ...],
+    cluster: str | None,
+    kube_context: str | None,
+    kubeconfig: Path | None,
+    no_k8s: bool,
+    no_aws: bool,
+    page_size: int | None,
+) -> Collected:
+    settings = load_config(settings_path, InputReader())
+    live = LiveOptions(
+        profile=profile,
+        regions=regions,
+        cluster=cluster or settings.cluster_name,
+        kube_context=kube_context,
+        kubeconfig=kubeconfig,
+        aws=not no_aws,
+        k8s=not no_k8s,
+        page_size=page_size,
+    )
+    progress = progress_for(quiet)
+    try:
+        return collect_live(live, progress)
+    finally:
+        if isinstance(progress, TerminalProgress):
+            progress.close()
+
+
+def _report_collection(collected: Collected) -> None:
+    for note in collected.notes:
+        click.echo(f"iamscope: note: {note}", err=True)
+    for gap in sorted(set(collected.gaps)):
+        click.echo(f"iamscope: incomplete: {gap}", err=True)
+
+
 @cli.command()
 @_state
 @_k8s
@@ -81,6 +142,8 @@ _config = click.option(
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="high", show_default=True)
+@click.option("--live", is_flag=True, help="Collect from the live account and cluster first (see collect).")
+@_live_options
 def scan(
     state: Path | None,
     k8s: tuple[str, ...],
@@ -89,12 +152,28 @@ def scan(
     fmt: str,
     output: Path | None,
     fail_on: str,
+    live: bool,
+    **live_options: Any,
 ) -> int:
     """Run every check: wildcard, cross-workload and over-broad grants, broken trust, driver risks.
 
+    With --live, read the account and cluster first, as `iamscope collect` does (its options apply).
     Exit 0 when nothing is at or above --fail-on, 1 when something is, 3 when the input is incomplete
     (and nothing already fails), 2 on bad input."""
-    result = _scan(state, k8s, aws, config)
+    if live:
+        if state is not None or k8s or aws is not None:
+            raise UsageError("--live reads the account and cluster itself: give no STATE, --k8s or --aws")
+        with tempfile.TemporaryDirectory(prefix="iamscope-live-") as folder:
+            collected = _collect(config, False, **live_options)
+            write_collection(Path(folder), collected)
+            _report_collection(collected)
+            result = _scan(Path(folder), (), None, config)
+    elif any(v not in (None, False, ()) for v in live_options.values()):
+        raise UsageError(
+            "--profile, --region, --cluster, --context, --kubeconfig, --no-k8s and --no-aws need --live"
+        )
+    else:
+        result = _scan(state, k8s, aws, config)
     for warning in result.warnings:
         click.echo(f"iamscope: warning: {warning}", err=True)
     if fmt == "json":
@@ -278,13 +357,24 @@ def explain(args: tuple[str, ...], k8s: tuple[str, ...], aws: Path | None, confi
 
 @cli.command()
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
-@click.option("--profile")
-@click.option("--region", multiple=True)
-@click.option("--context", "kube_context")
-@click.option("--no-k8s", is_flag=True)
-def collect(**_: Any) -> None:
-    """Snapshot a live AWS account and Kubernetes cluster into a state directory (metadata only)."""
-    _pending("collect", "the live collection issue")
+@_live_options
+@_config
+@click.option("--quiet", "-q", is_flag=True, help="No progress and no summary; only warnings and gaps.")
+def collect(out: Path, config: Path | None, quiet: bool, **live: Any) -> int:
+    """Snapshot a live AWS account and Kubernetes cluster into a state directory (metadata only).
+
+    Writes STATE/aws/ and STATE/k8s/ in the input formats every command reads, so the run can be
+    replayed offline. Never reads a secret's value. Exit 0 when everything was read, 3 when part of
+    it could not be (STATE/incomplete.json says what; scans of STATE are then incomplete), 2 on bad
+    usage."""
+    collected = _collect(config, quiet, **live)
+    written = write_collection(out, collected)
+    _report_collection(collected)
+    if not quiet:
+        state = "incomplete" if collected.gaps else "complete"
+        click.echo(f"Wrote {len(written)} file(s) to {out}/ ({state}). Scan it with:")
+        click.echo(f"  iamscope scan {out}")
+    return 3 if collected.gaps else 0
 
 
 @cli.command()
@@ -327,7 +417,7 @@ def audit(
     show_default=True,
     help="What the Kyverno rules do on a violation: reject the request, or only report it.",
 )
-@click.option("--quiet", is_flag=True, help="Print only warnings.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only warnings.")
 def harden(
     state: Path | None,
     k8s: tuple[str, ...],
@@ -347,9 +437,9 @@ def harden(
     result = _scan(state, k8s, aws, config)
     plan = harden_plan(result.assessment, failure_action=failure_action)
     files = harden_files(plan)
-    write_harden(out, files)
     for warning in list(result.warnings) + list(plan.warnings):
         click.echo(f"iamscope: warning: {warning}", err=True)
+    write_harden(out, files)
     if not quiet:
         click.echo(render_harden_summary(plan, out, files), nl=False)
 

@@ -396,3 +396,6 @@ class AwsInventory:
 class Inventory:
     kube: KubeInventory = field(default_factory=KubeInventory)
     aws: AwsInventory = field(default_factory=AwsInventory)
+    # what a live collection could not read (STATE/incomplete.json): a result built without it is
+    # incomplete
+    gaps: tuple[str, ...] = ()

@@ -9,13 +9,14 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from iamscope.aws.snapshot import PATTERNS, build_aws_inventory, read_snapshot
-from iamscope.errors import UsageError
+from iamscope.errors import InputError, UsageError
 from iamscope.files import InputReader
 from iamscope.k8s.read import read_manifests
 from iamscope.k8s.transform import build_kube_inventory
 from iamscope.model import AwsInventory, Inventory, KubeInventory, Warning
 
 PLAN_FILE = "terraform-plan.json"
+INCOMPLETE_FILE = "incomplete.json"  # written by `iamscope collect` when part of the data was unreadable
 PLAN_LIMIT = 512 * 1024 * 1024  # `terraform show -json` of a large plan; read whole
 
 
@@ -24,6 +25,7 @@ class Sources:
     k8s: tuple[str, ...]
     aws: Path | None
     plan: Path | None = None  # STATE/terraform-plan.json: planned IAM overlaid on the snapshot
+    incomplete: Path | None = None  # STATE/incomplete.json: what a live collection could not read
 
 
 def sources(state: Path | None, k8s: Sequence[str], aws: Path | None) -> Sources:
@@ -38,7 +40,8 @@ def sources(state: Path | None, k8s: Sequence[str], aws: Path | None) -> Sources
     if not paths and aws is None:
         raise UsageError("nothing to read: give a STATE directory, or --k8s and/or --aws")
     plan = state / PLAN_FILE if state is not None and (state / PLAN_FILE).is_file() else None
-    return Sources(k8s=tuple(paths), aws=aws, plan=plan)
+    incomplete = state / INCOMPLETE_FILE if state is not None and (state / INCOMPLETE_FILE).exists() else None
+    return Sources(k8s=tuple(paths), aws=aws, plan=plan, incomplete=incomplete)
 
 
 def load_inventory(src: Sources, reader: InputReader | None = None) -> Inventory:
@@ -64,4 +67,16 @@ def load_inventory(src: Sources, reader: InputReader | None = None) -> Inventory
         from iamscope.aws.tfplan import overlay_plan
 
         aws = overlay_plan(reader.read_json(src.plan, limit=PLAN_LIMIT), aws, source=str(src.plan))
-    return Inventory(kube=kube, aws=aws)
+    gaps = _collection_gaps(src.incomplete, reader) if src.incomplete is not None else ()
+    return Inventory(kube=kube, aws=aws, gaps=gaps)
+
+
+def _collection_gaps(path: Path, reader: InputReader) -> tuple[str, ...]:
+    raw = reader.read_json(path, limit=64 * 1024 * 1024)
+    gaps = raw.get("gaps") if isinstance(raw, dict) else None
+    if not isinstance(gaps, list) or not all(isinstance(g, str) for g in gaps):
+        raise InputError(
+            'must be {"schema": "iamscope.incomplete/v1", "gaps": [<line>, ...]}', source=str(path)
+        )
+    # written by a collection that could not read everything: nothing may pass as clean without it
+    return tuple(f"{path}: {gap}" for gap in gaps) or (f"{path}: the collection was incomplete",)
