@@ -67,12 +67,34 @@ def _folded(mapping: Mapping[Any, Any]) -> dict[str, Any]:
     return {str(k).lower(): v for k, v in mapping.items()}
 
 
+# the entry fields ASCP reads as strings (keys folded to lower case), as the user writes them
+_STRING_FIELDS = {
+    "objectname": "objectName",
+    "objecttype": "objectType",
+    "objectalias": "objectAlias",
+    "objectversion": "objectVersion",
+    "objectversionlabel": "objectVersionLabel",
+    "filepermission": "filePermission",
+}
+
+
 def _text(value: Any) -> str | None:
-    if value is None:
-        return None
+    if value is None or isinstance(value, (list, dict)):
+        return None  # a list or mapping where ASCP wants a string: _not_strings says so
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def _not_strings(
+    entry: Mapping[str, Any], prefix: str, names: Mapping[str, str] = _STRING_FIELDS
+) -> list[str]:
+    """ASCP decodes these fields into Go strings: a list or mapping there fails the whole mount."""
+    return [
+        f"{prefix}{shown} is a {'list' if isinstance(entry[key], list) else 'mapping'}, not a string"
+        for key, shown in names.items()
+        if isinstance(entry.get(key), (list, dict))
+    ]
 
 
 def _entry(i: int, raw: Any) -> AscpObject:
@@ -80,9 +102,9 @@ def _entry(i: int, raw: Any) -> AscpObject:
     if not isinstance(raw, dict):
         return AscpObject(index=i, name="", type=None, problems=(f"objects[{i}] is not a mapping",))
     e = _folded(raw)
-    problems: list[str] = []
+    problems = _not_strings(e, "")
     name = (_text(e.get("objectname")) or "").strip()
-    if not name:
+    if not name and not isinstance(e.get("objectname"), (list, dict)):
         problems.append("objectName is missing")
     object_type = _text(e.get("objecttype"))
     if object_type is not None and object_type not in OBJECT_TYPES:
@@ -94,6 +116,7 @@ def _entry(i: int, raw: Any) -> AscpObject:
         problems.append("jmesPath is not a list")
     for item in raw_jmes if isinstance(raw_jmes, list) else ():
         f = _folded(item) if isinstance(item, dict) else {}
+        problems.extend(_not_strings(f, "jmesPath ", {"path": "path", "objectalias": "objectAlias"}))
         path, alias = _text(f.get("path")) or "", _text(f.get("objectalias")) or ""
         if not path or not alias:
             problems.append("every jmesPath entry needs a path and an objectAlias")
@@ -102,6 +125,7 @@ def _entry(i: int, raw: Any) -> AscpObject:
     if failover is not None and not isinstance(failover, dict):
         problems.append("failoverObject is not a mapping")
     fo = _folded(failover) if isinstance(failover, dict) else {}
+    problems.extend(_not_strings(fo, "failoverObject."))
     version, failover_name = _text(e.get("objectversion")), _text(fo.get("objectname"))
     if failover_name:
         if not _text(e.get("objectalias")):

@@ -4,6 +4,7 @@ JSON, the line and column. Nothing here knows what the content means."""
 
 from __future__ import annotations
 
+import codecs
 import json
 import stat
 import sys
@@ -14,6 +15,14 @@ from iamscope.errors import InputError, UsageError
 
 STDIN = "-"
 DEFAULT_LIMIT = 64 * 1024 * 1024
+
+# byte-order marks of encodings other than UTF-8 (UTF-32's first: UTF-32-LE's begins with UTF-16-LE's)
+_OTHER_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
 
 
 class InputReader:
@@ -32,24 +41,69 @@ class InputReader:
         else:
             data = _read_file(Path(name), limit)
         if len(data) > limit:
-            raise InputError(f"larger than {limit // (1024 * 1024)} MiB", source=name)
-        try:
-            return data.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise InputError(f"not UTF-8 text (byte {error.start})", source=name) from None
+            raise InputError(f"larger than {size_text(limit)}", source=name)
+        return decode(data, source=name)
 
     def read_json(self, path: Path | str, *, limit: int = DEFAULT_LIMIT) -> Any:
-        name = str(path)
-        text = self.read_text(path, limit=limit)
-        try:
-            return json.loads(text)
-        except RecursionError:
-            raise InputError("JSON nested too deeply", source=name) from None
-        except json.JSONDecodeError as error:
-            where = f"line {error.lineno} column {error.colno}"
-            raise InputError(f"invalid JSON: {error.msg}", source=name, where=where) from None
-        except ValueError as error:  # e.g. an integer beyond Python's digit limit
-            raise InputError(f"invalid JSON: {error}", source=name) from None
+        return parse_json(self.read_text(path, limit=limit), source=str(path))
+
+
+def size_text(size: int) -> str:
+    """A size limit as people write it: 64 MiB, 4 GiB, 512 KiB, 100 bytes."""
+    for unit, factor in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if size >= factor and size % factor == 0:
+            return f"{size // factor} {unit}"
+    return f"{size} bytes"
+
+
+def decode(data: bytes, *, source: str) -> str:
+    """UTF-8 text (a UTF-8 byte-order mark is dropped). Anything else is refused in one line that says
+    what it looks like: UTF-16/32 (by its byte-order mark), binary data (a NUL byte, which no manifest,
+    snapshot or policy holds), or where the first byte that is not UTF-8 is."""
+    for bom, encoding in _OTHER_BOMS:
+        if data.startswith(bom):
+            raise InputError(
+                f"{encoding} text (byte-order mark {bom.hex(' ').upper()}); iamscope reads UTF-8 "
+                f"(convert it, e.g. iconv -f {encoding} -t UTF-8)",
+                source=source,
+            )
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise InputError(f"binary data, not text (a NUL byte at byte {nul})", source=source)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        start = data.rfind(b"\n", 0, error.start) + 1
+        line = data.count(b"\n", 0, error.start) + 1
+        column = len(data[start : error.start].decode("utf-8", "replace")) + 1
+        raise InputError(
+            f"not UTF-8 text (byte 0x{data[error.start]:02X})",
+            source=source,
+            where=f"line {line} column {column}",
+        ) from None
+
+
+def parse_json(text: str, *, source: str) -> Any:
+    """JSON text to Python values; every failure one InputError naming the file (and line and column)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise InputError("JSON nested too deeply", source=source) from None
+    except json.JSONDecodeError as error:
+        where = f"line {error.lineno} column {error.colno}"
+        raise InputError(f"invalid JSON: {json_problem(error)}", source=source, where=where) from None
+    except ValueError as error:
+        if "integer string conversion" in str(error):  # Python's guard against quadratic int parsing
+            raise InputError("invalid JSON: a number with too many digits", source=source) from None
+        raise InputError(f"invalid JSON: {error}", source=source) from None
+
+
+def json_problem(error: json.JSONDecodeError) -> str:
+    """The decoder's message without its dangling " at" (the place is said before it)."""
+    for suffix in (" starting at", " at"):
+        if error.msg.endswith(suffix):
+            return error.msg[: -len(suffix)]
+    return error.msg
 
 
 def _read_file(path: Path, limit: int) -> bytes:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from iamscope.errors import InputError, PolicyError
-from iamscope.files import InputReader
+from iamscope.files import InputReader, json_problem
 from iamscope.model import (
     AwsInventory,
     Cluster,
@@ -100,6 +100,12 @@ def _check_shape(key: str, file: RawFile) -> None:
     required, command, others = SHAPES[key]
     if isinstance(file.data, dict) and required in file.data:
         return
+    if not isinstance(file.data, dict):
+        raise InputError(
+            f"the top level is a JSON {_json_type(file.data)}, not an object with {required!r}: "
+            f"expected `{command}` output",
+            source=file.name,
+        )
     hint = next(
         (
             f"; it looks like `{c}` output"
@@ -109,6 +115,16 @@ def _check_shape(key: str, file: RawFile) -> None:
         "",
     )
     raise InputError(f"no {required!r} at the top: expected `{command}` output{hint}", source=file.name)
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    return "null" if value is None else "number"
 
 
 def read_snapshot(directory: Path, reader: InputReader) -> dict[str, list[RawFile]]:
@@ -164,6 +180,14 @@ class _Place:
     def opt(self, value: Any) -> str | None:
         return None if value is None else self.text(value, required=False) or None
 
+    def stamp(self, value: Any) -> str | None:
+        """A date as the AWS CLI prints it: an ISO 8601 string, or epoch seconds."""
+        if not value:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise self.fail("must be a date (a string or epoch seconds)")
+        return str(value)
+
 
 def _document(raw: Any, place: _Place, *, name: str, kind: PolicyKind) -> PolicyDocument:
     if isinstance(raw, str):
@@ -173,7 +197,11 @@ def _document(raw: Any, place: _Place, *, name: str, kind: PolicyKind) -> Policy
         try:
             raw = json.loads(text)
         except json.JSONDecodeError as error:
-            raise place.fail(f"policy document is not JSON: {error.msg}") from None
+            raise place.fail(f"policy document is not JSON: {json_problem(error)}") from None
+        except RecursionError:
+            raise place.fail("policy document nested too deeply") from None
+        except ValueError:  # an integer of thousands of digits
+            raise place.fail("policy document is not JSON: a number with too many digits") from None
     try:
         return parse_policy(raw, name=name, kind=kind)
     except PolicyError as error:
@@ -184,7 +212,9 @@ def _tags(raw: Any, place: _Place) -> Pairs:
     pairs = []
     for i, tag in enumerate(place.list(raw)):
         t = place.at(f"[{i}]").map(tag)
-        pairs.append((place.at(f"[{i}].Key").text(t.get("Key")), str(t.get("Value", ""))))
+        pairs.append(
+            (place.at(f"[{i}].Key").text(t.get("Key")), place.at(f"[{i}].Value").opt(t.get("Value")) or "")
+        )
     return tuple(sorted(pairs))
 
 
@@ -226,7 +256,9 @@ def _managed_policies(files: Sequence[RawFile]) -> list[ManagedPolicy]:
         document = _document(
             chosen.get("Document"), place.at(".PolicyVersionList.Document"), name=arn, kind="identity"
         )
-        policies[arn] = ManagedPolicy(arn=arn, name=str(entry.get("PolicyName") or arn), document=document)
+        policies[arn] = ManagedPolicy(
+            arn=arn, name=place.at(".PolicyName").opt(entry.get("PolicyName")) or arn, document=document
+        )
     return [policies[k] for k in sorted(policies)]
 
 
@@ -281,7 +313,7 @@ def _roles(files: Sequence[RawFile]) -> list[Role]:
         roles[arn] = Role(
             arn=arn,
             name=name,
-            path=str(entry.get("Path") or "/"),
+            path=place.at(".Path").opt(entry.get("Path")) or "/",
             trust=trust,
             inline=tuple(sorted(inline, key=lambda p: p.name)),
             attached=tuple(attached),
@@ -320,7 +352,7 @@ def _secrets(files: Sequence[RawFile], policies: Mapping[str, tuple[_Place, Any]
             tags=_tags(entry.get("Tags"), place.at(".Tags")),
             resource_policy=policy,
             source=place.source,
-            deleted=str(entry["DeletedDate"]) if entry.get("DeletedDate") else None,
+            deleted=place.at(".DeletedDate").stamp(entry.get("DeletedDate")),
         )
     return [secrets[k] for k in sorted(secrets)]
 
@@ -348,7 +380,7 @@ def _parameters(files: Sequence[RawFile], account: str | None, default_region: s
             name=name,
             region=region,
             account=acct,
-            type=str(entry.get("Type") or "String"),
+            type=place.at(".Type").opt(entry.get("Type")) or "String",
             kms_key=place.at(".KeyId").opt(entry.get("KeyId")),
             tier=place.at(".Tier").opt(entry.get("Tier")),
             source=place.source,
@@ -416,14 +448,16 @@ def _keys(files: Sequence[RawFile]) -> list[KmsKey]:
         aliases = entry.get("Aliases") or ()
         keys[arn] = KmsKey(
             arn=arn,
-            key_id=str(meta.get("KeyId") or parsed.resource_id),
+            key_id=place.at(".KeyMetadata.KeyId").opt(meta.get("KeyId")) or parsed.resource_id,
             region=parsed.region,
             account=parsed.account,
             customer_managed=meta.get("KeyManager") != "AWS",
             aliases=tuple(
                 sorted(
-                    a.get("AliasName", "") if isinstance(a, dict) else str(a)
-                    for a in (aliases if isinstance(aliases, list) else ())
+                    place.at(f".Aliases[{i}].AliasName").text(a.get("AliasName", ""), required=False)
+                    if isinstance(a, dict)
+                    else place.at(f".Aliases[{i}]").text(a)
+                    for i, a in enumerate(aliases if isinstance(aliases, list) else ())
                 )
             ),
             policy=_document(policy_raw, place.at(".Policy"), name=f"{arn}#key-policy", kind="resource")

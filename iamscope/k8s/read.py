@@ -4,14 +4,12 @@ their location; what they mean is transform.py's job."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from iamscope.errors import InputError
-from iamscope.files import STDIN, InputReader
+from iamscope.files import STDIN, InputReader, parse_json
 from iamscope.model import Location, Warning
 from iamscope.sources import manifest_files
 from iamscope.yamlload import load_documents
@@ -33,42 +31,43 @@ def _is_json(name: str, text: str) -> bool:
 
 def _parse(name: str, text: str) -> list[tuple[int | None, Any]]:
     if _is_json(name, text):
-        try:
-            return [(None, json.loads(text))]
-        except RecursionError:
-            raise InputError("JSON nested too deeply", source=name) from None
-        except json.JSONDecodeError as error:
-            where = f"line {error.lineno} column {error.colno}"
-            raise InputError(f"invalid JSON: {error.msg}", source=name, where=where) from None
+        return [(None, parse_json(text, source=name))]
     return [(line, data) for line, data in load_documents(text, source=name)]
 
 
-def _flatten(
-    data: Any, location: Location, item_kind: str | None, warnings: list[Warning]
-) -> Iterator[RawObject]:
+def _flatten(data: Any, location: Location, warnings: list[Warning]) -> Iterator[RawObject]:
+    """The objects of one document, in order: lists and `kind: List` items are opened (walked with a
+    stack, not recursion, so no nesting depth the parser accepts can overflow Python's stack)."""
     where = str(location)
-    if isinstance(data, list):
-        for item in data:
-            yield from _flatten(item, location, item_kind, warnings)
-        return
-    if not isinstance(data, dict):
-        warnings.append(Warning(source=where, message="not a Kubernetes object (not a mapping); skipped"))
-        return
-    kind = data.get("kind", item_kind)
-    items = data.get("items")
-    if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
-        inner = kind[: -len("List")] or None  # "PodList" items carry no kind of their own
-        for item in items:
-            if isinstance(item, dict) and "kind" not in item and inner:
-                item = {**item, "kind": inner}
-            yield from _flatten(item, location, inner, warnings)
-        return
-    if not isinstance(kind, str) or not kind:
-        warnings.append(Warning(source=where, message="not a Kubernetes object (no kind); skipped"))
-        return
-    if kind != data.get("kind"):
-        data = {**data, "kind": kind}
-    yield RawObject(data, location)
+    stack: list[tuple[Any, str | None]] = [(data, None)]
+    while stack:
+        data, item_kind = stack.pop()
+        if isinstance(data, list):
+            stack.extend((item, item_kind) for item in reversed(data))
+            continue
+        if not isinstance(data, dict):
+            warnings.append(Warning(source=where, message="not a Kubernetes object (not a mapping); skipped"))
+            continue
+        kind = data.get("kind", item_kind)
+        items = data.get("items")
+        if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
+            inner = kind[: -len("List")] or None  # "PodList" items carry no kind of their own
+            stack.extend(
+                (
+                    {**item, "kind": inner}
+                    if isinstance(item, dict) and "kind" not in item and inner
+                    else item,
+                    inner,
+                )
+                for item in reversed(items)
+            )
+            continue
+        if not isinstance(kind, str) or not kind:
+            warnings.append(Warning(source=where, message="not a Kubernetes object (no kind); skipped"))
+            continue
+        if kind != data.get("kind"):
+            data = {**data, "kind": kind}
+        yield RawObject(data, location)
 
 
 def read_manifests(paths: Iterable[str | Path], reader: InputReader) -> tuple[list[RawObject], list[Warning]]:
@@ -77,5 +76,5 @@ def read_manifests(paths: Iterable[str | Path], reader: InputReader) -> tuple[li
     for name in manifest_files(paths):
         text = reader.read_text(name, limit=MANIFEST_LIMIT)
         for line, data in _parse(name, text):
-            objects.extend(_flatten(data, Location(file=name, line=line), None, warnings))
+            objects.extend(_flatten(data, Location(file=name, line=line), warnings))
     return objects, warnings

@@ -174,10 +174,18 @@ def _node_affinity(
     for i, term_raw in enumerate(obj.list(required.get("nodeSelectorTerms"), f"{where}.nodeSelectorTerms")):
         term = obj.map(term_raw, f"{where}.nodeSelectorTerms[{i}]")
         expressions = []
-        for j, e_raw in enumerate(obj.list(term.get("matchExpressions"), f"{where}.nodeSelectorTerms[{i}]")):
-            e = obj.map(e_raw, f"{where}.nodeSelectorTerms[{i}].matchExpressions[{j}]")
-            values = tuple(str(v) for v in obj.list(e.get("values"), f"{where}.values") if v is not None)
-            expressions.append((str(e.get("key") or ""), str(e.get("operator") or ""), values))
+        for j, e_raw in enumerate(
+            obj.list(term.get("matchExpressions"), f"{where}.nodeSelectorTerms[{i}].matchExpressions")
+        ):
+            f = f"{where}.nodeSelectorTerms[{i}].matchExpressions[{j}]"
+            e = obj.map(e_raw, f)
+            values = tuple(
+                obj.text(v, f"{f}.values[{k}]") or ""
+                for k, v in enumerate(obj.list(e.get("values"), f"{f}.values"))
+                if v is not None
+            )
+            key = obj.text(e.get("key"), f"{f}.key", default="") or ""
+            expressions.append((key, obj.text(e.get("operator"), f"{f}.operator", default="") or "", values))
         terms.append(tuple(expressions))
     return tuple(terms)
 
@@ -345,7 +353,7 @@ def _newest(members: Sequence[_Obj]) -> _Obj:
 
     def created(o: _Obj) -> str:
         value = _meta(o).get("creationTimestamp")
-        return value if isinstance(value, str) else str(value or "")
+        return value if isinstance(value, str) else ""
 
     def revision(o: _Obj) -> int:
         annotations = _meta(o).get("annotations")
@@ -553,6 +561,13 @@ def _meaning(obj: _Obj) -> tuple[object, ...]:
     )
 
 
+def _same_meaning(a: _Obj, b: _Obj) -> bool:
+    try:
+        return _meaning(a) == _meaning(b)
+    except RecursionError:  # nested deeper than Python's repr goes: no real object is; say they differ
+        return False
+
+
 def _dedupe(
     objs: Iterable[_Obj], key: Callable[[_Obj], tuple[str, ...]], conflicts: list[Warning] | None = None
 ) -> list[_Obj]:
@@ -561,7 +576,7 @@ def _dedupe(
     chosen: dict[tuple[str, ...], _Obj] = {}
     for obj in sorted(objs, key=lambda o: (o.location.file, o.location.line or 0)):
         first = chosen.setdefault(key(obj), obj)
-        if first is not obj and conflicts is not None and _meaning(first) != _meaning(obj):
+        if first is not obj and conflicts is not None and not _same_meaning(first, obj):
             conflicts.append(
                 Warning(
                     source=str(obj.location),

@@ -340,7 +340,11 @@ def test_not_utf8(
     (tmp_path / "k8s" / "latin1.yaml").write_bytes(b"apiVersion: v1\nkind: Pod\nmetadata: {name: caf\xe9}\n")
     monkeypatch.chdir(tmp_path)
     code, out, err = run_cli(["scan", "--k8s", "k8s"], capsys)
-    assert (code, out, err) == (2, "", "iamscope: error: k8s/latin1.yaml: not UTF-8 text (byte 45)\n")
+    assert (code, out, err) == (
+        2,
+        "",
+        "iamscope: error: k8s/latin1.yaml: line 3 column 21: not UTF-8 text (byte 0xE9)\n",
+    )
 
 
 def test_malformed_json_on_stdin(
