@@ -672,6 +672,10 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         sys.exit(error.exit_code)
     except BrokenPipeError:
         sys.exit(0)
+    except RecursionError:
+        # every reader bounds nesting itself; this is the backstop for one that does not
+        click.echo("iamscope: error: an input is nested too deeply to analyse", err=True)
+        sys.exit(2)
     except Exception as error:  # a bug: say so in one line; the traceback only on request
         if os.environ.get("IAMSCOPE_DEBUG"):
             traceback.print_exc()

@@ -1,11 +1,15 @@
 """Writing results: to standard output, or to a file atomically (a temporary file in the same
 directory renamed over the target), so a pipeline never sees half a report. A symlink is followed
 (the file it names is replaced), the file keeps its mode (a new one gets the umask's), and a target
-that is not a regular file (a pipe, /dev/stdout) is written in place."""
+that is not a regular file (a pipe, /dev/stdout) is written in place. Several files are written all
+or none: staged first, then renamed, and renamed back if one rename fails."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
+import shutil
 import stat
 import sys
 import tempfile
@@ -80,14 +84,54 @@ def write_all_atomic(files: Mapping[Path, str]) -> None:
                     raise UsageError(f"{path}: cannot write: {error.strerror}") from None
                 continue
             staged.append((_staged(target, text, path), target, path))
-        for tmp, target, path in staged:
-            try:
-                os.replace(tmp, target)
-            except OSError as error:
-                raise UsageError(f"{path}: cannot write: {error.strerror}") from None
+        _swap_in(staged)
     finally:
         for tmp, _, _ in staged:
             tmp.unlink(missing_ok=True)
+
+
+def _backup(target: Path) -> Path | None:
+    """A second name for the file `target` holds now (a hard link, or a copy where links are not
+    supported), or None when there is no file yet."""
+    if not target.is_file():
+        return None
+    backup = target.parent / f".iamscope-{secrets.token_hex(8)}.bak"
+    try:
+        os.link(target, backup)
+    except OSError:
+        shutil.copy2(target, backup)
+    return backup
+
+
+def _swap_in(staged: list[tuple[Path, Path, Path]]) -> None:
+    """Rename every staged file over its target; when one rename fails, put back what the earlier
+    ones replaced (and remove the files they created), so the targets are all new or all old."""
+    done: list[tuple[Path, Path | None]] = []
+    try:
+        for tmp, target, path in staged:
+            try:
+                backup = _backup(target)
+            except OSError as error:
+                raise UsageError(f"{path}: cannot write: {error.strerror}") from None
+            try:
+                os.replace(tmp, target)
+            except OSError as error:
+                if backup is not None:
+                    backup.unlink(missing_ok=True)
+                raise UsageError(f"{path}: cannot write: {error.strerror}") from None
+            done.append((target, backup))
+    except BaseException:
+        for target, backup in reversed(done):
+            with contextlib.suppress(OSError):
+                if backup is None:
+                    target.unlink()
+                else:
+                    os.replace(backup, target)
+        raise
+    finally:
+        for _, backup in done:
+            if backup is not None:
+                backup.unlink(missing_ok=True)
 
 
 def emit(text: str, output: Path | None) -> None:

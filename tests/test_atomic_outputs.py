@@ -160,3 +160,32 @@ def test_generate_onto_a_directory_where_a_file_belongs_changes_no_file(state: P
     assert err == f"iamscope: error: {generated / 'service-accounts.yaml'}: cannot write: Is a directory\n"
     assert snapshot(generated) == before
     assert (generated / "service-accounts.yaml").is_dir()
+
+
+def test_generate_whose_rename_fails_midway_puts_every_file_back(
+    state: Path, generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Staging succeeded, then the fourth rename fails (a file system error between the two phases):
+    the three files already renamed get their earlier content back, so the outputs are all old, and
+    neither temporary files nor backups are left."""
+    before = snapshot(generated)
+    config = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+    config.setdefault("generate", {})["role_path"] = "/elsewhere/"
+    other = tmp_path / "other.yaml"
+    other.write_text(yaml.safe_dump(config), encoding="utf-8")
+    real_replace = os.replace
+    calls = []
+
+    def replace(source: Any, target: Any) -> None:
+        calls.append(target)
+        if len(calls) == 4:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        real_replace(source, target)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "replace", replace)
+        code, out, err = iamscope("generate", state, "--config", other, "--out", generated, "--quiet")
+    assert (code, out) == (2, "")
+    assert err.endswith(": cannot write: Input/output error\n"), err
+    assert len(calls) == 4 + 3  # four renames forward, three back
+    assert snapshot(generated) == before

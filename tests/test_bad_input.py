@@ -116,3 +116,16 @@ def test_every_corpus_file_is_a_small_case() -> None:
     big = [str(p.relative_to(CORPUS)) for p in files if p.stat().st_size >= COMMITTED_LIMIT]
     assert big == []
     assert len({case["id"] for case in CASES}) == len(CASES)
+
+
+def test_a_recursion_no_reader_bounded_is_still_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The backstop in main(): every reader bounds nesting itself, but should one not, the user still
+    gets one line and exit 2 (bad input), not exit 70 (a bug)."""
+
+    def deep(*_: Any, **__: Any) -> Any:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr("iamscope.cli.load_inventory", deep)
+    code, out, err = run_in_process(["scan", str(REPO / "fixtures" / "demo")])
+    assert (code, out) == (2, "")
+    assert err == "iamscope: error: an input is nested too deeply to analyse\n"
