@@ -1,0 +1,805 @@
+"""How long `iamscope scan` and `iamscope generate` take on a synthetic cluster and account, against
+the time merely to parse the same files, and how the cost grows when the input doubles.
+
+    .venv/bin/python bench/run.py --scale 100            # the scale issue's target, and scale 50
+    .venv/bin/python bench/run.py --scale 10 --skip-double --phases
+    .venv/bin/python bench/run.py --scale 20 --profile   # cProfile of the library scan
+
+The state is written by bench/gen_scale.py (once per scale and seed, then reused from --states).
+Every measured command runs in a fresh subprocess, so its peak memory (ru_maxrss) is its own:
+
+- parse floor: read, decode and json.loads every input file one by one (YAML through libyaml's C
+  loader), as iamscope reads them, keeping nothing;
+- library phases: read (files to raw objects), build inventory, assess, checks, render json (the
+  `scan` pipeline), then graph, and generate (plan, artefacts in memory, write to a tmp dir), each
+  timed by wrapping the library's own functions, with the RSS after each;
+- `iamscope scan STATE --format json` and `iamscope generate STATE --out TMP`, end to end;
+- with cloudsplaining installed (bench/.venv-cloudsplaining, made on first use when PyPI answers),
+  `cloudsplaining scan` on the same iam-authorization-details.json, against `iamscope scan` of that
+  file alone and of the whole state.
+
+Then the same at half the scale (unless --skip-double), and a table: seconds, ratio to the floor,
+peak RSS, and the doubling ratio (time at N over time at N/2; linear growth is 2.0). No figure here
+is asserted anywhere: the targets are printed beside the figures, to be read."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+import platform
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+GENERATOR = BENCH / "gen_scale.py"
+CLOUDSPLAINING_VENV = BENCH / ".venv-cloudsplaining"
+GiB = 1024**3
+MiB = 1024**2
+
+TARGETS = {
+    "floor": 3.0,  # scan end to end within 3x the parse floor
+    "memory": 2 * GiB,  # scan peak RSS
+    "generate": 1.5,  # generate within 1.5x the scan
+    "doubling": 2.2,  # doubling the input at most 2.2x the time
+    "cloudsplaining": 20.0,  # at least 20x faster than cloudsplaining on the same IAM file
+}
+
+
+# --- measured in a subprocess ------------------------------------------------------------------------
+
+
+def _rss() -> int:
+    """The current resident set size, in bytes."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _peak() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _input_files(state: Path) -> list[Path]:
+    files = []
+    for top in ("k8s", "aws"):
+        root = state / top
+        if root.is_dir():
+            files += [
+                p
+                for p in root.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in (".json", ".yaml", ".yml")
+                and not any(part.startswith(".") for part in p.relative_to(root).parts)
+            ]
+    return sorted(files)
+
+
+def measure_floor(state: Path) -> dict[str, Any]:
+    """The time to read, decode and parse every input file, one at a time, keeping nothing."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    files = _input_files(state)
+    config = state / ".iamscope.yaml"
+    start = time.perf_counter()
+    size = 0
+    for path in [*files, *([config] if config.is_file() else [])]:
+        data = path.read_bytes()
+        size += len(data)
+        text = data.decode("utf-8-sig")
+        del data
+        # JSON as iamscope parses it; YAML (the configuration, any manifest) through the C loader
+        parsed = json.loads(text) if path.suffix == ".json" else list(yaml.load_all(text, Loader=loader))
+        del text, parsed
+    return {"seconds": time.perf_counter() - start, "peak": _peak(), "files": len(files), "bytes": size}
+
+
+def _progress(label: str, seconds: float, rss: int) -> None:
+    """A phase done, said at once: if the process dies later (out of memory, stopped), the parent
+    still has every phase that finished."""
+    print("BENCH-PHASE " + json.dumps([label, seconds, rss]), flush=True)
+
+
+class _Phases:
+    """Accumulates the time spent inside library functions, by wrapping them where they are looked up."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._undo: list[Callable[[], None]] = []
+
+    def wrap(self, module: Any, name: str, phase: str) -> None:
+        original = getattr(module, name, None)
+        if original is None:
+            return
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                spent = time.perf_counter() - start
+                self.seconds[phase] = self.seconds.get(phase, 0.0) + spent
+                _progress(phase, spent, _rss())
+
+        setattr(module, name, timed)
+        self._undo.append(lambda: setattr(module, name, original))
+
+    def restore(self) -> None:
+        for undo in reversed(self._undo):
+            undo()
+
+
+def measure_phases(state: Path, profile: Path | None = None) -> dict[str, Any]:
+    """The scan and generate pipelines through the library, phase by phase."""
+    sys.path.insert(0, str(ROOT))
+    import iamscope.scan as scan_module
+    import iamscope.state as state_module
+    from iamscope.config import load_config
+    from iamscope.files import InputReader
+    from iamscope.generate import artefacts, verified_plan, write_artefacts
+    from iamscope.graph import build_graph
+    from iamscope.report.scan_json import render_json
+
+    rows: list[tuple[str, float, int]] = []
+    result: dict[str, Any] = {"rows": rows}
+    phases = _Phases()
+    phases.wrap(state_module, "read_manifests", "read")
+    phases.wrap(state_module, "read_snapshot", "read")
+    phases.wrap(scan_module, "assess", "assess")
+    phases.wrap(scan_module, "run_checks", "checks")
+    profiler = None
+    if profile is not None:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+
+    def timed(label: str, call: Callable[[], Any]) -> Any:
+        start = time.perf_counter()
+        value = call()
+        rows.append((label, time.perf_counter() - start, _rss()))
+        _progress(*rows[-1])
+        return value
+
+    config_path = state / ".iamscope.yaml"
+    reader = InputReader()
+    settings = load_config(config_path if config_path.is_file() else None, reader)
+    start = time.perf_counter()
+    inventory = state_module.load_inventory(state_module.sources(state, (), None), reader)
+    loaded = time.perf_counter() - start
+    read = phases.seconds.get("read")
+    if read is not None:
+        rows.append(("read", read, 0))
+        rows.append(("build inventory", loaded - read, _rss()))
+    else:
+        rows.append(("read + build inventory", loaded, _rss()))
+    _progress(*rows[-1])
+    start = time.perf_counter()
+    scanned = scan_module.scan(inventory, settings)
+    total = time.perf_counter() - start
+    assess_s, checks_s = phases.seconds.get("assess", 0.0), phases.seconds.get("checks", 0.0)
+    rows.append(("assess", assess_s, 0))
+    rows.append(("checks", checks_s, _rss()))
+    if total - assess_s - checks_s > 0.05:
+        rows.append(("scan: the rest", total - assess_s - checks_s, _rss()))
+        _progress(*rows[-1])
+    text = timed("render json", lambda: render_json(scanned))
+    result["scan_seconds"] = sum(r[1] for r in rows)
+    result["scan_peak"] = _peak()
+    result["findings"] = len(scanned.findings)
+    result["json_bytes"] = len(text.encode())
+    del text
+    graph = timed("graph (not part of scan)", lambda: build_graph(scanned.assessment))
+    result["graph_nodes"] = graph.number_of_nodes()
+    result["graph_edges"] = graph.number_of_edges()
+    del graph
+    plan = timed(
+        "generate: plan",
+        lambda: verified_plan(inventory, settings, config_source=str(config_path)),
+    )
+    files = timed("generate: artefacts", lambda: artefacts(plan, []))
+    with tempfile.TemporaryDirectory(prefix="iamscope-bench-generate-") as out:
+        timed("generate: write (tmp dir)", lambda: write_artefacts(Path(out), files, prune=True))
+    result["generated_roles"] = len(plan.roles)
+    result["generated_files"] = len(files)
+    read_build = sum(r[1] for r in rows if r[0] in ("read", "build inventory", "read + build inventory"))
+    result["generate_seconds"] = read_build + sum(r[1] for r in rows if r[0].startswith("generate:"))
+    result["peak"] = _peak()
+    if profiler is not None and profile is not None:
+        profiler.disable()
+        profiler.dump_stats(str(profile))
+    phases.restore()
+    return result
+
+
+def _child_main(args: argparse.Namespace) -> None:
+    if args.measure == "floor":
+        out = measure_floor(args.state)
+    else:
+        out = measure_phases(args.state, args.profile_out)
+    print("BENCH-RESULT " + json.dumps(out))
+
+
+# --- running commands ----------------------------------------------------------------------------------
+
+
+def _limits(memory: int) -> Callable[[], None]:
+    def apply() -> None:
+        os.setsid()
+        if memory:
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    return apply
+
+
+def run_measured(
+    command: list[str],
+    *,
+    timeout: float,
+    memory: int,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Run a command in a new session; its wall time, exit code, peak RSS (from wait4) and output.
+    Past `timeout` its process group (the one it was started in) is stopped."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(
+            command, stdout=out, stderr=err, preexec_fn=_limits(memory), cwd=cwd, env=env, close_fds=True
+        )
+        timed_out = False
+        status, usage = 0, None
+        while True:
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() - start > timeout:
+                timed_out = True
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(child.pid, signal.SIGKILL)
+                _, status, usage = os.wait4(child.pid, 0)
+                break
+            time.sleep(0.05)
+        seconds = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode("utf-8", "replace")
+        stderr = err.read().decode("utf-8", "replace")
+    return {
+        "seconds": seconds,
+        "code": child.returncode,
+        "peak": usage.ru_maxrss * 1024 if usage else 0,
+        "timed_out": timed_out,
+        "stdout": stdout,
+        "stderr": stderr,
+    }
+
+
+def _child(kind: str, state: Path, opts: argparse.Namespace, profile: Path | None = None) -> dict[str, Any]:
+    command = [sys.executable, str(Path(__file__).resolve()), "--measure", kind, "--state", str(state)]
+    if profile is not None:
+        command += ["--profile-out", str(profile)]
+    ran = run_measured(command, timeout=opts.timeout, memory=opts.memory_limit)
+    marker = [line for line in ran["stdout"].splitlines() if line.startswith("BENCH-RESULT ")]
+    if ran["timed_out"] or ran["code"] != 0 or not marker:
+        failed: dict[str, Any] = {
+            "error": _failure(ran, opts),
+            "seconds": ran["seconds"],
+            "peak": ran["peak"],
+        }
+        done = _partial_rows(ran["stdout"])
+        if done:
+            failed["rows"] = done
+        return failed
+    result: dict[str, Any] = json.loads(marker[-1].split(" ", 1)[1])
+    result["process_peak"] = ran["peak"]
+    result["wall"] = ran["seconds"]
+    return result
+
+
+def _partial_rows(stdout: str) -> list[tuple[str, float, int]]:
+    """The phases a child finished before it failed, summed per label in the order they ended."""
+    seconds: dict[str, float] = {}
+    rss: dict[str, int] = {}
+    for line in stdout.splitlines():
+        if line.startswith("BENCH-PHASE "):
+            label, spent, size = json.loads(line.split(" ", 1)[1])
+            seconds[label] = seconds.get(label, 0.0) + spent
+            rss[label] = size
+    return [(label, spent, rss[label]) for label, spent in seconds.items()]
+
+
+def _failure(ran: dict[str, Any], opts: argparse.Namespace) -> str:
+    if ran["timed_out"]:
+        return f"stopped after {opts.timeout:.0f} s"
+    tail = (ran["stderr"].strip().splitlines() or ["(no output)"])[-1]
+    if "MemoryError" in ran["stderr"] or "memory" in tail.lower():
+        return f"out of memory (limit {opts.memory_limit / GiB:.0f} GiB): {tail[:120]}"
+    return f"exit {ran['code']}: {tail[:160]}"
+
+
+def _iamscope(args: list[str]) -> list[str]:
+    return [sys.executable, "-m", "iamscope", *args]
+
+
+def measure_cli(state: Path, opts: argparse.Namespace) -> dict[str, Any]:
+    config = state / ".iamscope.yaml"
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="iamscope-bench-cli-") as tmp:
+        if opts.cli in ("both", "scan"):
+            results["scan"] = _cli_scan(state, config, tmp, opts)
+        if opts.cli in ("both", "generate"):
+            results["generate"] = _cli_generate(state, config, tmp, opts)
+    return results
+
+
+def _cli_scan(state: Path, config: Path, tmp: str, opts: argparse.Namespace) -> dict[str, Any]:
+    output = Path(tmp) / "scan.json"
+    command = ["scan", str(state), "--config", str(config), "--format", "json", "--output", str(output)]
+    ran = run_measured(_iamscope(command), timeout=opts.timeout, memory=opts.memory_limit, cwd=ROOT)
+    result: dict[str, Any] = {
+        "seconds": ran["seconds"],
+        "peak": ran["peak"],
+        "code": ran["code"],
+        "warnings": sum(1 for line in ran["stderr"].splitlines() if line.startswith("iamscope: warning")),
+    }
+    if ran["timed_out"] or ran["code"] not in (0, 1, 3):  # 1: findings, 3: incomplete input
+        result["error"] = _failure(ran, opts)
+    elif output.is_file():
+        result["bytes"] = output.stat().st_size
+        output.unlink()
+    return result
+
+
+def _cli_generate(state: Path, config: Path, tmp: str, opts: argparse.Namespace) -> dict[str, Any]:
+    command = ["generate", str(state), "--config", str(config), "--out", f"{tmp}/generated", "-q"]
+    ran = run_measured(_iamscope(command), timeout=opts.timeout, memory=opts.memory_limit, cwd=ROOT)
+    result: dict[str, Any] = {"seconds": ran["seconds"], "peak": ran["peak"], "code": ran["code"]}
+    if ran["timed_out"] or ran["code"] != 0:
+        result["error"] = _failure(ran, opts)
+    return result
+
+
+def cloudsplaining_command(opts: argparse.Namespace) -> tuple[list[str] | None, str]:
+    """The cloudsplaining executable: on PATH, in bench/.venv-cloudsplaining, or installed there now."""
+    found = shutil.which("cloudsplaining")
+    if found:
+        return [found], f"cloudsplaining from {found}"
+    exe = CLOUDSPLAINING_VENV / "bin" / "cloudsplaining"
+    if not exe.exists() and not opts.no_install:
+        print(f"installing cloudsplaining into {CLOUDSPLAINING_VENV} ...", file=sys.stderr)
+        made = subprocess.run(
+            [sys.executable, "-m", "venv", str(CLOUDSPLAINING_VENV)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if made.returncode == 0:
+            subprocess.run(
+                [str(CLOUDSPLAINING_VENV / "bin" / "pip"), "install", "-q", "cloudsplaining"],
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=600,
+            )
+    if exe.exists():
+        version = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=False)
+        return [str(exe)], version.stdout.strip() or "cloudsplaining"
+    return None, "cloudsplaining is not installed and could not be installed (no PyPI?): comparison skipped"
+
+
+def measure_cloudsplaining(state: Path, opts: argparse.Namespace) -> dict[str, Any]:
+    command, label = cloudsplaining_command(opts)
+    auth = state / "aws" / "iam-authorization-details.json"
+    roles = len(json.loads(auth.read_text())["RoleDetailList"])
+    result: dict[str, Any] = {"label": label, "roles": roles}
+    if command is None:
+        return result
+    with tempfile.TemporaryDirectory(prefix="iamscope-bench-cloudsplaining-") as tmp:
+        ran = run_measured(
+            [*command, "scan", "--input-file", str(auth), "--output", tmp, "--skip-open-report"],
+            timeout=opts.timeout,
+            memory=opts.memory_limit,
+            cwd=Path(tmp),
+        )
+        result["cloudsplaining"] = {"seconds": ran["seconds"], "peak": ran["peak"], "code": ran["code"]}
+        if ran["timed_out"] or ran["code"] != 0:
+            result["cloudsplaining"]["error"] = _failure(ran, opts)
+        # iamscope on the same file alone: an AWS snapshot directory holding only it
+        alone = Path(tmp) / "auth-only"
+        alone.mkdir()
+        os.symlink(auth, alone / auth.name)
+        mine = run_measured(
+            _iamscope(["scan", "--aws", str(alone), "--format", "json", "--output", f"{tmp}/scan.json"]),
+            timeout=opts.timeout,
+            memory=opts.memory_limit,
+            cwd=Path(tmp),
+        )
+        result["iamscope_auth_only"] = {
+            "seconds": mine["seconds"],
+            "peak": mine["peak"],
+            "code": mine["code"],
+        }
+        if mine["timed_out"] or mine["code"] not in (0, 1, 3):
+            result["iamscope_auth_only"]["error"] = _failure(mine, opts)
+    return result
+
+
+# --- states ------------------------------------------------------------------------------------------
+
+
+def _generator_digest() -> str:
+    return hashlib.sha256(GENERATOR.read_bytes()).hexdigest()[:16]
+
+
+def ensure_state(scale: int, opts: argparse.Namespace) -> tuple[Path, float | None]:
+    """The state of this scale and seed, written by gen_scale.py unless an identical one is there."""
+    state = opts.states / f"scale-{scale}-seed-{opts.seed}"
+    marker = state / ".bench-generator"
+    if marker.is_file() and marker.read_text().strip() == _generator_digest():
+        return state, None
+    if state.exists():
+        shutil.rmtree(state)
+    state.parent.mkdir(parents=True, exist_ok=True)
+    print(f"generating scale {scale} into {state} ...", file=sys.stderr)
+    start = time.perf_counter()
+    subprocess.run(
+        [
+            sys.executable,
+            str(GENERATOR),
+            "--scale",
+            str(scale),
+            "--seed",
+            str(opts.seed),
+            "--out",
+            str(state),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    marker.write_text(_generator_digest() + "\n")
+    return state, time.perf_counter() - start
+
+
+def _counts(state: Path) -> dict[str, int]:
+    counts = {}
+    path = state / "bench-counts.txt"
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            key, _, value = line.partition(" ")
+            if value.strip().isdigit():
+                counts[key] = int(value)
+    return counts
+
+
+# --- report ------------------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    memory = 0
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = int(line.split()[1]) * 1024
+    return (
+        f"{model}, {os.cpu_count()} cores, {memory / GiB:.0f} GiB RAM, "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
+
+
+def _s(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds:8.2f}"
+
+
+def _gib(size: int | None) -> str:
+    return "-" if not size else f"{size / GiB:6.2f}"
+
+
+def _describe(counts: dict[str, int]) -> str:
+    keys = (
+        ("k8s/pods", "pods"),
+        ("workloads", "workloads"),
+        ("k8s/secretproviderclasses", "SPCs"),
+        ("spc_objects", "objects"),
+        ("aws/roles", "roles"),
+        ("secrets", "secrets"),
+        ("parameters", "parameters"),
+    )
+    parts = [f"{counts[k]:,} {label}" for k, label in keys if k in counts]
+    if "bytes" in counts:
+        parts.append(f"{counts['bytes'] / 1e6:,.0f} MB")
+    return ", ".join(parts)
+
+
+def _rows(result: dict[str, Any]) -> dict[str, tuple[float | None, int | None]]:
+    """label -> (seconds, peak or RSS bytes)."""
+    rows: dict[str, tuple[float | None, int | None]] = {}
+    floor = result.get("floor", {})
+    rows["parse floor (read + json.loads)"] = (floor.get("seconds"), floor.get("peak"))
+    phases = result.get("phases")
+    if phases and "rows" in phases:
+        for label, seconds, rss in phases["rows"]:
+            rows[label] = (seconds, rss or None)
+    if phases and "scan_seconds" in phases:
+        rows["scan total (library)"] = (phases["scan_seconds"], phases["scan_peak"])
+        rows["generate total (library, with read)"] = (phases["generate_seconds"], phases["peak"])
+    cli = result.get("cli", {})
+    if "scan" in cli:
+        rows["iamscope scan (CLI, end to end)"] = (cli["scan"]["seconds"], cli["scan"]["peak"])
+    if "generate" in cli:
+        rows["iamscope generate (CLI, end to end)"] = (cli["generate"]["seconds"], cli["generate"]["peak"])
+    return rows
+
+
+def report(results: list[dict[str, Any]], opts: argparse.Namespace, command: list[str] | None = None) -> None:
+    print()
+    print(f"machine: {machine()}")
+    print(f"command: {' '.join([Path(sys.executable).name, *(command or sys.argv)])}")
+    for r in results:
+        print(f"scale {r['scale']}: {_describe(r['counts'])}")
+    print()
+    big = results[0]
+    small = results[1] if len(results) > 1 else None
+    head = f"{'':38}"
+    sub = f"{'':38}"
+    for r in results[::-1]:
+        head += f"{'scale ' + str(r['scale']):^30}"
+        sub += f"{'seconds':>10}{'x floor':>9}{'GiB':>9}  "
+    if small:
+        head += f"{'doubling':>10}"
+        sub += f"{'ratio':>10}"
+    print(head)
+    print(sub)
+    tables = [_rows(r) for r in results]
+    for label in tables[0]:
+        line = f"{label:38}"
+        for r, rows in zip(results[::-1], tables[::-1], strict=True):
+            seconds, size = rows.get(label, (None, None))
+            floor = r.get("floor", {}).get("seconds")
+            ratio = f"{seconds / floor:9.1f}" if seconds and floor else f"{'-':>9}"
+            line += f"{_s(seconds):>10}{ratio}{_gib(size):>9}  "
+        if small:
+            a, b = tables[0].get(label, (None, None))[0], tables[1].get(label, (None, None))[0]
+            line += f"{a / b:10.2f}" if a and b else f"{'-':>10}"
+        print(line)
+    print(
+        "(GiB: the peak RSS of the process for the floor, totals and CLI rows; the RSS after it for a phase)"
+    )
+    for r in results:
+        for key in ("floor", "phases"):
+            if "error" in r.get(key, {}):
+                print(f"scale {r['scale']}: {key} failed: {r[key]['error']}")
+        for key, value in r.get("cli", {}).items():
+            if "error" in value:
+                print(f"scale {r['scale']}: iamscope {key} failed: {value['error']}")
+    phases = big.get("phases", {})
+    if "findings" in phases:
+        print(
+            f"scale {big['scale']}: {phases['findings']:,} findings, "
+            f"scan json {phases['json_bytes'] / 1e6:,.0f} MB, "
+            f"graph {phases['graph_nodes']:,} nodes / {phases['graph_edges']:,} edges, "
+            f"generate {phases['generated_roles']:,} roles in {phases['generated_files']:,} files"
+        )
+    scan_cli = big.get("cli", {}).get("scan", {})
+    if scan_cli.get("warnings"):
+        print(f"scale {big['scale']}: `iamscope scan` printed {scan_cli['warnings']} warning(s)")
+
+    print()
+    print("targets (read, not asserted):")
+    floor = big.get("floor", {}).get("seconds")
+    scan = scan_cli.get("seconds") if "error" not in scan_cli else None
+    generate_cli = big.get("cli", {}).get("generate", {})
+    generate = generate_cli.get("seconds") if generate_cli and "error" not in generate_cli else None
+    if scan is None and "scan_seconds" in phases:
+        scan = phases["scan_seconds"]
+        print("  (no CLI figures: the library's totals stand in)")
+        generate = phases.get("generate_seconds")
+    peak = scan_cli.get("peak") or phases.get("scan_peak")
+
+    def verdict(ok: bool) -> str:
+        return "ok  " if ok else "MISS"
+
+    if scan and floor:
+        print(
+            f"  {verdict(scan <= TARGETS['floor'] * floor)} scan {scan:.1f} s = "
+            f"{scan / floor:.1f}x the floor (<= 3x)"
+        )
+    if peak:
+        print(f"  {verdict(peak < TARGETS['memory'])} scan peak RSS {peak / GiB:.2f} GiB (< 2 GiB)")
+    if scan and generate:
+        print(
+            f"  {verdict(generate <= TARGETS['generate'] * scan)} generate {generate:.1f} s = "
+            f"{generate / scan:.2f}x the scan (<= 1.5x)"
+        )
+    if small:
+        small_scan = small.get("cli", {}).get("scan", {})
+        small_generate = small.get("cli", {}).get("generate", {})
+        pairs = [
+            ("scan", scan, small_scan.get("seconds") if "error" not in small_scan else None),
+            ("generate", generate, small_generate.get("seconds") if "error" not in small_generate else None),
+        ]
+        if not small_scan and "scan_seconds" in small.get("phases", {}):
+            pairs = [
+                ("scan (library)", phases.get("scan_seconds"), small["phases"]["scan_seconds"]),
+                ("generate (library)", phases.get("generate_seconds"), small["phases"]["generate_seconds"]),
+            ]
+        for name, a, b in pairs:
+            if a and b:
+                ratio = a / b * (small["scale"] * 2 / big["scale"])  # normalised if N was odd
+                print(
+                    f"  {verdict(ratio <= TARGETS['doubling'])} {name}: scale {big['scale']} takes "
+                    f"{ratio:.2f}x scale {small['scale']} (<= 2.2x)"
+                )
+    cs = big.get("cloudsplaining")
+    if cs:
+        print(f"  cloudsplaining: {cs['label']}")
+        theirs = cs.get("cloudsplaining", {})
+        alone = cs.get("iamscope_auth_only", {})
+        if theirs and "error" not in theirs:
+            print(
+                f"       cloudsplaining scan on {cs['roles']:,} roles: {theirs['seconds']:.1f} s, "
+                f"{theirs['peak'] / MiB:,.0f} MiB"
+            )
+            if alone and "error" not in alone:
+                ratio = theirs["seconds"] / alone["seconds"]
+                print(
+                    f"  {verdict(ratio >= TARGETS['cloudsplaining'])} iamscope scan of that file alone: "
+                    f"{alone['seconds']:.2f} s, {alone['peak'] / MiB:,.0f} MiB: {ratio:.1f}x faster (>= 20x)"
+                )
+            if scan:
+                print(
+                    f"       iamscope scan of the whole state (cluster + AWS): {scan:.1f} s, "
+                    f"{scan / theirs['seconds']:.1f}x cloudsplaining's time on the IAM file"
+                )
+        elif theirs:
+            print(f"       cloudsplaining failed: {theirs['error']}")
+
+
+def profile_report(path: Path, limit: int = 30) -> None:
+    import pstats
+
+    for key in ("cumulative", "tottime"):
+        print(f"\n--- cProfile of the library scan + generate, by {key} (top {limit}) ---")
+        stats = pstats.Stats(str(path))
+        stats.strip_dirs().sort_stats(key).print_stats(limit)
+
+
+# --- main --------------------------------------------------------------------------------------------
+
+
+def measure_scale(scale: int, opts: argparse.Namespace, *, main: bool) -> dict[str, Any]:
+    state, generated = ensure_state(scale, opts)
+    result: dict[str, Any] = {
+        "scale": scale,
+        "state": str(state),
+        "counts": _counts(state),
+        "generated": generated,
+    }
+    print(f"scale {scale}: parse floor ...", file=sys.stderr)
+    result["floor"] = _child("floor", state, opts)
+    if not opts.no_phases:
+        print(f"scale {scale}: library phases ...", file=sys.stderr)
+        result["phases"] = _child("phases", state, opts)
+    if opts.cli != "none":
+        print(f"scale {scale}: iamscope {opts.cli} (CLI) ...", file=sys.stderr)
+        result["cli"] = measure_cli(state, opts)
+    if main and not opts.no_cloudsplaining:
+        print(f"scale {scale}: cloudsplaining ...", file=sys.stderr)
+        result["cloudsplaining"] = measure_cloudsplaining(state, opts)
+    return result
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--scale", type=int, default=100, help="units of bench/gen_scale.py (100 = the target)"
+    )
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--skip-double", action="store_true", help="do not also run half the scale")
+    parser.add_argument(
+        "--phases",
+        action="store_true",
+        help="floor and library phases only: skip the CLI end-to-end runs (cloudsplaining still runs)",
+    )
+    parser.add_argument("--no-phases", action="store_true", help="skip the library phase breakdown")
+    parser.add_argument(
+        "--cli",
+        choices=("both", "scan", "generate", "none"),
+        default="both",
+        help="which commands to run end to end through the CLI (default both; --phases means none)",
+    )
+    parser.add_argument("--no-cloudsplaining", action="store_true")
+    parser.add_argument("--no-install", action="store_true", help="do not try to install cloudsplaining")
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile the library phases at --scale and print the top"
+    )
+    parser.add_argument(
+        "--states",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "iamscope-bench",
+        help="where generated states are kept and reused (default: $TMPDIR/iamscope-bench)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=900.0, help="seconds per measured command (default 900)"
+    )
+    parser.add_argument(
+        "--memory-limit-gib",
+        type=float,
+        default=20.0,
+        help="address-space limit per measured command, so that a run out of memory fails alone (default 20)",
+    )
+    parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    parser.add_argument("--report", type=Path, help="print the table of a file written by --json, and stop")
+    # internal: one measurement, in a fresh process
+    parser.add_argument("--measure", choices=("floor", "phases"), help=argparse.SUPPRESS)
+    parser.add_argument("--state", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--profile-out", type=Path, help=argparse.SUPPRESS)
+    opts = parser.parse_args(argv)
+    opts.memory_limit = int(opts.memory_limit_gib * GiB)
+    if opts.phases:
+        opts.cli = "none"
+    return opts
+
+
+def main() -> None:
+    opts = parse_args()
+    if opts.measure:
+        _child_main(opts)
+        return
+    if opts.report:
+        saved = json.loads(opts.report.read_text())
+        print(f"(figures saved by an earlier run on: {saved['machine']})")
+        report(saved["results"], opts, saved.get("command"))
+        return
+    if opts.scale < 1:
+        raise SystemExit("--scale must be at least 1")
+    results = []
+    if opts.profile:
+        state, _ = ensure_state(opts.scale, opts)
+        out = opts.states / f"scan-scale-{opts.scale}.prof"
+        print(f"scale {opts.scale}: profiling the library phases ...", file=sys.stderr)
+        phases = _child("phases", state, opts, profile=out)
+        results.append(
+            {
+                "scale": opts.scale,
+                "counts": _counts(state),
+                "phases": phases,
+                "floor": _child("floor", state, opts),
+            }
+        )
+        report(results, opts)
+        if "error" not in phases:
+            profile_report(out)
+            print(f"\nprofile saved: {out} (python -m pstats {out})")
+        return
+    results.append(measure_scale(opts.scale, opts, main=True))
+    if not opts.skip_double and opts.scale >= 2:
+        results.append(measure_scale(opts.scale // 2, opts, main=False))
+    report(results, opts)
+    if opts.json:
+        saved = {"machine": machine(), "command": sys.argv, "results": results}
+        opts.json.write_text(json.dumps(saved, indent=2, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    main()
