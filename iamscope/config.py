@@ -4,6 +4,7 @@ sync Secrets, who the platform principals are, the cluster's name, the provider'
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,34 @@ ROLE_PATH = re.compile(r"^/(?:[\x21-\x7e]+/)?$")
 BOUNDARY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[\x21-\x7e]+$")
 # IAM tags: keys up to 128, values up to 256 characters of letters, digits, spaces and _.:/=+-@
 TAG_TEXT = re.compile(r"^[\w .:/=+\-@]*$")
+# EKS CreateCluster `name` (botocore eks 2017-11-01 service-2.json, shape ClusterName): 1-100 characters,
+# `^[0-9A-Za-z][A-Za-z0-9\-_]*`, "only alphanumeric characters (case-sensitive), hyphens, and underscores".
+# It is written into the Falco rules' output, where `%` would start a field reference, and into IAM role
+# names and the Kyverno policy's annotations.
+CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
+# a namespace name is a DNS-1123 label (Kubernetes apimachinery IsDNS1123Label)
+DNS1123_LABEL = re.compile(r"^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$")
+# characters that change what a name means where the Kyverno policy and the Falco rules put it:
+# `{{`/`}}` open a Kyverno variable and `$(` a Kyverno reference (both substituted in the whole rule
+# before it is evaluated: one that does not resolve fails the rule, and so every request it matches);
+# `*` and `?` are wildcards in Kyverno's AnyNotIn/AllNotIn (a principal `*` would admit everyone) but
+# literals in Falco's `in` (the alert would still fire): the two artefacts would disagree on who the
+# platform is
+_SPECIAL = ("{{", "}}", "$(", "*", "?")
+# groups that hold every caller, every service account, or every node: naming one as a platform group
+# lets that whole population write SecretProviderClasses. A namespace's service-account group
+# (system:serviceaccounts:<ns>) holds every service account of that namespace, the `default` one and
+# internet-facing ones such as argocd-server included, and every pod anyone may create there:
+# name the service accounts in platform.principals instead.
+_TOO_BROAD_GROUPS = {
+    "system:authenticated": "every authenticated user and service account",
+    "system:unauthenticated": "every unauthenticated request",
+    "system:serviceaccounts": "every service account of the cluster",
+    "system:nodes": "every node's kubelet",
+}
+_NAMESPACE_SA_GROUP = "system:serviceaccounts:"
+# the username of unauthenticated requests (when anonymous auth is on)
+_ANONYMOUS = "system:anonymous"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,7 +86,77 @@ def _strings(value: Any, where: str, source: str) -> tuple[str, ...]:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise InputError("must be a list of strings", source=source, where=where)
+    for item in value:
+        if not item.strip():
+            raise InputError(f"{item!r}: an empty name", source=source, where=where)
+        special = [s for s in _SPECIAL if s in item]
+        if special:
+            raise InputError(
+                f"{item!r}: {', '.join(repr(s) for s in special)} would be read as Kyverno variable or "
+                "reference syntax, or as a wildcard by Kyverno but a literal by Falco; name each one exactly",
+                source=source,
+                where=where,
+            )
     return tuple(sorted(set(value)))
+
+
+def _principals(value: Any, source: str) -> tuple[str, ...]:
+    where = "platform.principals"
+    principals = _strings(value, where, source)
+    if _ANONYMOUS in principals:
+        raise InputError(
+            f"{_ANONYMOUS!r} is every unauthenticated request, not a platform principal",
+            source=source,
+            where=where,
+        )
+    return principals
+
+
+def _groups(value: Any, source: str) -> tuple[str, ...]:
+    where = "platform.groups"
+    groups = _strings(value, where, source)
+    for group in groups:
+        if group in _TOO_BROAD_GROUPS:
+            raise InputError(
+                f"{group!r} holds {_TOO_BROAD_GROUPS[group]}: it would let them all write "
+                "SecretProviderClasses",
+                source=source,
+                where=where,
+            )
+        if group.startswith(_NAMESPACE_SA_GROUP):
+            raise InputError(
+                f"{group!r} holds every service account of a namespace (and every pod anyone may create "
+                "there): name the service accounts in platform.principals instead",
+                source=source,
+                where=where,
+            )
+    return groups
+
+
+def _namespaces(value: Any, source: str) -> tuple[str, ...]:
+    where = "sync.approved_namespaces"
+    namespaces = _strings(value, where, source)
+    for namespace in namespaces:
+        if not DNS1123_LABEL.fullmatch(namespace):
+            raise InputError(
+                f"{namespace!r} is not a namespace name (a DNS-1123 label: up to 63 lowercase letters, "
+                "digits and '-', starting and ending with a letter or digit)",
+                source=source,
+                where=where,
+            )
+    return namespaces
+
+
+def _cluster_name(value: Any, source: str) -> str | None:
+    name = _string(value, "cluster.name", source)
+    if name is not None and not CLUSTER_NAME.fullmatch(name):
+        raise InputError(
+            f"{name!r} is not an EKS cluster name (up to 100 letters, digits, '-' and '_', starting with a "
+            "letter or digit)",
+            source=source,
+            where="cluster.name",
+        )
+    return name
 
 
 def _string(value: Any, where: str, source: str) -> str | None:
@@ -89,10 +188,10 @@ def parse_config(raw: Any, *, source: str) -> Config:
         return (raw.get(section) or {}).get(key)
 
     return Config(
-        approved_namespaces=_strings(get("sync", "approved_namespaces"), "sync.approved_namespaces", source),
-        platform_principals=_strings(get("platform", "principals"), "platform.principals", source),
-        platform_groups=_strings(get("platform", "groups"), "platform.groups", source),
-        cluster_name=_string(get("cluster", "name"), "cluster.name", source),
+        approved_namespaces=_namespaces(get("sync", "approved_namespaces"), source),
+        platform_principals=_principals(get("platform", "principals"), source),
+        platform_groups=_groups(get("platform", "groups"), source),
+        cluster_name=_cluster_name(get("cluster", "name"), source),
         region=_region(get("aws", "region"), source),
         role_name=_string(get("generate", "role_name"), "generate.role_name", source) or DEFAULT_ROLE_NAME,
         role_path=_role_path(get("generate", "role_path"), source),
@@ -107,9 +206,16 @@ def parse_config(raw: Any, *, source: str) -> Config:
 def _rate(value: Any, where: str, source: str) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise InputError("must be a positive number of requests per second", source=source, where=where)
-    return float(value)
+    message = "must be a positive, finite number of requests per second"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(message, source=source, where=where)
+    try:
+        rate = float(value)  # an int beyond float's range raises OverflowError
+    except OverflowError:
+        raise InputError(message, source=source, where=where) from None
+    if not math.isfinite(rate) or rate <= 0:  # .nan, .inf (YAML) and 1e400 (inf) are no quota
+        raise InputError(message, source=source, where=where)
+    return rate
 
 
 def _role_path(value: Any, source: str) -> str:

@@ -47,15 +47,37 @@ def _decisions(plan: HardenPlan) -> list[str]:
         else "off: no SecretProviderClass in an approved namespace uses secretObjects"
     )
     selector = ", ".join(f"{k}={v}" for k, v in plan.worker_selector) or "none (affinity alone)"
-    tolerated = ", ".join(f"{t.key}:{t.effect}" for t in plan.worker_tolerations) or "none"
-    rotation = "on" if plan.rotation_enabled else "off (as installed; the interval applies when turned on)"
-    return [
-        f"  syncSecret: {sync}",
-        f"  rotation: {rotation}; poll interval {go_duration(plan.rotation_interval)}:",
-        f"    {plan.rotation_reason}",
+    if plan.rotation_enabled is None:
+        rotation = [
+            "  rotation: unknown (no driver DaemonSet in the input): enableSecretRotation is left out, so",
+            "    --reuse-values keeps the cluster's setting (a fresh install gets the chart's default, off);",
+            f"    poll interval {go_duration(plan.rotation_interval)}: {plan.rotation_reason}",
+        ]
+    else:
+        state = "on" if plan.rotation_enabled else "off (as installed; the interval applies when turned on)"
+        rotation = [
+            f"  rotation: {state}; poll interval {go_duration(plan.rotation_interval)}:",
+            f"    {plan.rotation_reason}",
+        ]
+    placement = [
         f"  worker nodeSelector: {selector}",
-        f"  worker taints tolerated: {tolerated}",
+        f"  worker taints tolerated: {_taints(plan)}",
     ]
+    if plan.control_plane_only:
+        placement = [
+            "  placement: every node in the input is a control-plane node, so worker-only placement is",
+            "    impossible: the DaemonSets may run on control-plane nodes (add worker nodes, then re-run)",
+            f"  taints tolerated: {_taints(plan)}",
+        ]
+    return [f"  syncSecret: {sync}", *rotation, *placement]
+
+
+def _taints(plan: HardenPlan) -> str:
+    """The tolerated taints as `kubectl taint` writes them (key[=value]:effect), each once."""
+    texts = [
+        f"{t.key}{'=' + t.value if t.value is not None else ''}:{t.effect}" for t in plan.worker_tolerations
+    ]
+    return ", ".join(dict.fromkeys(texts)) or "none"
 
 
 def _kyverno_header(plan: HardenPlan) -> list[str]:
@@ -72,6 +94,13 @@ def _kyverno_header(plan: HardenPlan) -> list[str]:
         + (", ".join(plan.approved_namespaces) or "no namespace"),
         "  no-inline-secrets-store-attributes: no pod volume sets objects, region, failoverRegion or",
         "    usePodIdentity in volumeAttributes",
+        "The SPC rules check a CREATE, and an UPDATE that changes spec (an SPC that already violates",
+        "included); an UPDATE of metadata only (finalizers, labels, annotations) passes, so the garbage",
+        "collector can finish a foreground deletion. The pod rule checks pod CREATE only (a pod's volumes",
+        "cannot change), and Kyverno extends it to the creation of Deployments, StatefulSets, DaemonSets,",
+        "Jobs, CronJobs and ReplicaSets: a controller updated to a template that sets these attributes is",
+        "admitted, and what it creates next (a Deployment's new ReplicaSet, a StatefulSet's or DaemonSet's",
+        "pods, a CronJob's Job) is refused, so its rollout stalls.",
     ]
     if plan.violations:
         lines.append("What this policy refuses from now on (objects of the input on their next write, and")
@@ -115,7 +144,9 @@ def harden_files(plan: HardenPlan) -> dict[str, str]:
                 f"Written by `iamscope harden`{cluster}: Falco rules for the Kubernetes audit log (k8saudit,",
                 "or k8saudit-eks on EKS). Load with falco -r secrets-store-rules.yaml, or add it to the",
                 f"chart's customRules. They alert on SecretProviderClass and {POLICY_NAME} changes",
-                "by anyone outside platform.principals and platform.groups.",
+                "by anyone outside platform.principals and platform.groups. Writes to a subresource (Kyverno",
+                "updating the policy's status) and the cleanup of the garbage collector and the namespace",
+                "controller (finalizers, cascading and namespace deletes) do not alert.",
             ]
         )
         + _yaml(falco_rules(plan)),

@@ -4,7 +4,8 @@ provider chart (aws/secrets-store-csi-driver-provider-aws, which installs the dr
 
 Both DaemonSets run on workers only: no toleration of control-plane taints (the chart's default
 `operator: Exists` tolerates every taint), an affinity that refuses control-plane, virtual-kubelet and
-Fargate nodes, and the worker taints of the cluster tolerated so that every pod can still mount. The
+Fargate nodes, and the worker taints of the cluster tolerated so that every pod can still mount. On a
+cluster whose every node is a control plane (k3s, kind), they run there, tolerating those nodes' taints. The
 driver container stays privileged (the chart has no setting for it: it must mount); the provider runs
 without privilege escalation, read-only, with every capability dropped."""
 
@@ -23,13 +24,15 @@ PROVIDER_SECURITY_CONTEXT = {
 }
 
 
-def _affinity() -> dict[str, Any]:
+def _affinity(plan: HardenPlan) -> dict[str, Any]:
     expressions = [
         # the charts' own defaults, kept: no virtual-kubelet (driver) and no Fargate (provider) nodes
         {"key": "type", "operator": "NotIn", "values": ["virtual-kubelet"]},
         {"key": "eks.amazonaws.com/compute-type", "operator": "NotIn", "values": ["fargate"]},
-        *({"key": key, "operator": "DoesNotExist"} for key in CONTROL_PLANE),
     ]
+    if not plan.control_plane_only:
+        # (on a cluster of control-plane nodes only, these would leave the DaemonSets no node at all)
+        expressions += [{"key": key, "operator": "DoesNotExist"} for key in CONTROL_PLANE]
     return {
         "nodeAffinity": {
             "requiredDuringSchedulingIgnoredDuringExecution": {
@@ -55,17 +58,20 @@ def _placement(plan: HardenPlan) -> dict[str, Any]:
     return {
         "tolerations": _tolerations(plan),
         "nodeSelector": dict(plan.worker_selector),
-        "affinity": _affinity(),
+        "affinity": _affinity(plan),
     }
 
 
 def _driver_settings(plan: HardenPlan) -> dict[str, Any]:
-    return {
+    settings: dict[str, Any] = {
         "linux": _placement(plan),
         "syncSecret": {"enabled": bool(plan.sync_needed_by)},
-        "enableSecretRotation": plan.rotation_enabled,
-        "rotationPollInterval": go_duration(plan.rotation_interval),
     }
+    if plan.rotation_enabled is not None:
+        # left out when the input has no driver: `--reuse-values` then keeps the cluster's setting
+        settings["enableSecretRotation"] = plan.rotation_enabled
+    settings["rotationPollInterval"] = go_duration(plan.rotation_interval)
+    return settings
 
 
 def driver_values(plan: HardenPlan) -> dict[str, Any]:

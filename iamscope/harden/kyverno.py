@@ -5,11 +5,25 @@ only in approved namespaces; no pod sets the attributes the driver copies over i
 Kyverno facts this relies on (DESIGN.md §4): rules that read request.userInfo need `background:
 false`; a JMESPath over an absent field fails the request unless defaulted (`|| \\`[]\\``);
 validate rules skip UPDATEs of objects that already violate unless `allowExistingViolations: false`.
-Pod rules are extended by Kyverno's auto-generation to Deployments, StatefulSets, DaemonSets, Jobs
-and CronJobs, so a bad template is refused before any pod is created."""
+And since Kyverno 1.10 (kyverno/kyverno#6878) UPDATEs of an object being deleted are validated too:
+the garbage collector removing the `foregroundDeletion` finalizer of an SPC (foreground cascading
+deletion, as Argo CD's resources-finalizer does it) is an UPDATE by a user who is not the platform.
+So the SPC rules run only on CREATE, or on an UPDATE that changes `spec` (preconditions): metadata
+writes (finalizers, labels, annotations, owner references) do not steer a mount and pass; a spec
+change is checked even on an SPC that is being deleted (a finalizer its writer added could hold it
+there). The pod rule matches CREATE only: a pod's volumes cannot change after it is created, and on
+UPDATE it would block the Job controller removing its tracking finalizer from a pod that was created
+before the policy (kyverno/kyverno#8815).
+
+Pod rules are extended by Kyverno's auto-generation to Deployments, StatefulSets, DaemonSets, Jobs,
+CronJobs, ReplicaSets and ReplicationControllers, on CREATE as the pod rule: a controller created with
+a bad template is refused; one updated to a bad template is admitted, and what it creates next (a
+Deployment's new ReplicaSet, a StatefulSet's or DaemonSet's pods, a CronJob's Job) is refused, so the
+rollout stalls instead."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from iamscope.checks.driver import STEERING
@@ -25,16 +39,41 @@ INLINE_KEYS = (
 )
 
 
-def _match(kinds: list[str]) -> dict[str, Any]:
-    return {"any": [{"resources": {"kinds": kinds, "operations": ["CREATE", "UPDATE"]}}]}
+# the SPC rules run on a CREATE, or on an UPDATE whose spec differs from the old object's (Kyverno's
+# Equals on maps is reflect.DeepEqual); both sides defaulted, though in preconditions a variable that
+# does not resolve becomes "" rather than an error (pkg/engine/variables newPreconditionsVariableResolver)
+SPEC_WRITTEN: dict[str, Any] = {
+    "any": [
+        {"key": "{{ request.operation }}", "operator": "Equals", "value": "CREATE"},
+        {
+            "key": "{{ request.object.spec || `{}` }}",
+            "operator": "NotEquals",
+            "value": "{{ request.oldObject.spec || `{}` }}",
+        },
+    ]
+}
 
 
-def _validate(plan: HardenPlan, message: str, conditions: dict[str, Any]) -> dict[str, Any]:
+def _match(kinds: list[str], operations: list[str]) -> dict[str, Any]:
+    return {"any": [{"resources": {"kinds": kinds, "operations": operations}}]}
+
+
+def _validate(
+    plan: HardenPlan, message: str, conditions: dict[str, Any], *, updates: bool = True
+) -> dict[str, Any]:
+    validate: dict[str, Any] = {"failureAction": plan.failure_action}
+    if updates:
+        # an UPDATE that changes the spec of an SPC that already violates is refused too
+        validate["allowExistingViolations"] = False
+    return validate | {"message": message, "deny": {"conditions": conditions}}
+
+
+def _spc_rule(name: str, validate: dict[str, Any]) -> dict[str, Any]:
     return {
-        "failureAction": plan.failure_action,
-        "allowExistingViolations": False,
-        "message": message,
-        "deny": {"conditions": conditions},
+        "name": name,
+        "match": _match([SPC_KIND], ["CREATE", "UPDATE"]),
+        "preconditions": copy.deepcopy(SPEC_WRITTEN),  # a shared object would be a YAML alias
+        "validate": validate,
     }
 
 
@@ -44,10 +83,9 @@ def _who(plan: HardenPlan) -> str:
 
 
 def spc_writers_rule(plan: HardenPlan) -> dict[str, Any]:
-    return {
-        "name": RULE_SPC_WRITERS,
-        "match": _match([SPC_KIND]),
-        "validate": _validate(
+    return _spc_rule(
+        RULE_SPC_WRITERS,
+        _validate(
             plan,
             "SecretProviderClasses are created and changed only by the platform: " + _who(plan) + ".",
             {
@@ -66,15 +104,14 @@ def spc_writers_rule(plan: HardenPlan) -> dict[str, Any]:
                 ]
             },
         ),
-    }
+    )
 
 
 def sync_namespaces_rule(plan: HardenPlan) -> dict[str, Any]:
     approved = ", ".join(plan.approved_namespaces) or "none"
-    return {
-        "name": RULE_SYNC_NAMESPACES,
-        "match": _match([SPC_KIND]),
-        "validate": _validate(
+    return _spc_rule(
+        RULE_SYNC_NAMESPACES,
+        _validate(
             plan,
             "secretObjects copies secrets into Kubernetes Secrets; it is allowed only in the approved "
             f"namespaces ({approved}). Mount the files instead.",
@@ -93,19 +130,21 @@ def sync_namespaces_rule(plan: HardenPlan) -> dict[str, Any]:
                 ]
             },
         ),
-    }
+    )
 
 
 def inline_rule(plan: HardenPlan) -> dict[str, Any]:
     return {
         "name": RULE_INLINE,
-        "match": _match(["Pod"]),
+        # CREATE only: a pod's volumes are immutable (autogen carries the operations over)
+        "match": _match(["Pod"], ["CREATE"]),
         "validate": _validate(
             plan,
             f"A {DRIVER_NAME} volume may name only its SecretProviderClass: the driver copies "
             f"{', '.join(STEERING)} from volumeAttributes over the SPC's parameters. Declare them in the "
             "SecretProviderClass.",
             {"any": [{"key": INLINE_KEYS, "operator": "AnyIn", "value": list(STEERING)}]},
+            updates=False,
         ),
     }
 

@@ -21,6 +21,24 @@ ROTATION_HEADROOM = 0.8
 # nodes a DaemonSet must not reach anyway
 _AUTOMATIC_TAINTS = "node.kubernetes.io/"
 _NEVER_TOLERATE = (*CONTROL_PLANE, "eks.amazonaws.com/compute-type", "virtual-kubelet.io/provider")
+# taints a node carries for a while (being drained, scaled in or disrupted, not yet initialised by its
+# cloud provider or CNI): a snapshot catches them on some node now and then, but a DaemonSet must not
+# tolerate them (a node about to go, or one not ready for pods yet) and the values would change from
+# run to run (ToBeDeletedByClusterAutoscaler's value is a timestamp)
+_TRANSIENT_TAINTS = (
+    # cluster-autoscaler: scale-in in progress, and soft scale-in candidates
+    "ToBeDeletedByClusterAutoscaler",
+    "DeletionCandidateOfClusterAutoscaler",
+    # Karpenter: disruption (v1 `disrupted`, v1beta1 `disruption`) and nodes not yet registered
+    "karpenter.sh/disrupted",
+    "karpenter.sh/disruption",
+    "karpenter.sh/unregistered",
+    # the cloud controller manager: not initialised yet, and shut down
+    "node.cloudprovider.kubernetes.io/uninitialized",
+    "node.cloudprovider.kubernetes.io/shutdown",
+    # Cilium: the agent is not ready on the node yet
+    "node.cilium.io/agent-not-ready",
+)
 
 WORKER_ROLE_LABELS = ("node-role.kubernetes.io/worker",)
 # Kyverno rule names: stable, referenced by tests, the summary and users' policy exceptions
@@ -53,11 +71,14 @@ class HardenPlan:
     groups: tuple[str, ...]  # groups whose members may write SPCs
     approved_namespaces: tuple[str, ...]
     sync_needed_by: tuple[str, ...]  # SPC ids in approved namespaces with secretObjects
-    rotation_enabled: bool  # as the driver in the input has it (False without a driver: the chart default)
+    rotation_enabled: bool | None  # as the driver in the input has it; None: no driver in the input
     rotation_interval: int  # seconds: the interval the hardened values set
     rotation_reason: str
     worker_tolerations: tuple[WorkerToleration, ...]
     worker_selector: tuple[tuple[str, str], ...]
+    # every Node of the input is a control-plane node (k3s, kind, single-node clusters): workers-only
+    # placement would leave the DaemonSets nowhere to run, so the values do not keep them off
+    control_plane_only: bool
     has_driver: bool
     has_provider: bool
     violations: tuple[Violation, ...]
@@ -71,12 +92,19 @@ def _control_plane(node: Node) -> bool:
     )
 
 
-def _tolerations(workers: list[Node]) -> tuple[WorkerToleration, ...]:
-    """The taints of worker nodes a DaemonSet must tolerate to reach every pod that may mount."""
+def _tolerations(nodes: list[Node], *, control_plane: bool = False) -> tuple[WorkerToleration, ...]:
+    """The taints of the nodes a DaemonSet must tolerate to reach every pod that may mount: the worker
+    nodes' (control-plane taints never), or, with `control_plane`, those of a cluster whose every node
+    is a control plane (its control-plane taints included: the pods that mount run there too)."""
+    never = (
+        _NEVER_TOLERATE if not control_plane else tuple(k for k in _NEVER_TOLERATE if k not in CONTROL_PLANE)
+    )
     seen: dict[tuple[str, str | None, str], WorkerToleration] = {}
-    for node in workers:
+    for node in nodes:
         for taint in node.taints:
-            if taint.key.startswith(_AUTOMATIC_TAINTS) or taint.key in _NEVER_TOLERATE:
+            if taint.key.startswith(_AUTOMATIC_TAINTS) or taint.key in never:
+                continue
+            if taint.key in _TRANSIENT_TAINTS:
                 continue
             if taint.effect not in ("NoSchedule", "NoExecute"):
                 continue  # PreferNoSchedule does not keep a DaemonSet pod away
@@ -106,10 +134,12 @@ def _selector(workers: list[Node], planes: list[Node]) -> tuple[tuple[str, str],
     return ()
 
 
-def _rotation(assessment: Assessment) -> tuple[bool, int, str]:
+def _rotation(assessment: Assessment) -> tuple[bool | None, int, str]:
     settings = rotation(assessment)
     current = settings.interval if settings else DEFAULT_INTERVAL
-    enabled = bool(settings and settings.enabled)
+    # unknown without the driver: the values then leave enableSecretRotation out, so that
+    # `helm upgrade --reuse-values` keeps whatever the cluster has
+    enabled = settings.enabled if settings else None
     needed = 0.0
     busiest = ""
     for load in rotation_load(assessment):
@@ -191,6 +221,13 @@ def harden_plan(assessment: Assessment, *, failure_action: str = "Enforce") -> H
             "the input holds no Node objects: the Helm values keep DaemonSets off control-plane nodes by "
             "affinity alone, and tolerate no worker taint (add `kubectl get nodes -o json` to the input)"
         )
+    control_plane_only = bool(nodes) and not workers
+    if control_plane_only:
+        warnings.append(
+            f"every one of the {len(nodes)} Node(s) in the input is a control-plane node: worker-only "
+            "placement is impossible on this cluster, so the Helm values let the driver and provider run "
+            "on control-plane nodes (tolerating their taints) rather than on no node at all"
+        )
     sync_needed_by = tuple(
         sorted(
             spc.id
@@ -207,8 +244,11 @@ def harden_plan(assessment: Assessment, *, failure_action: str = "Enforce") -> H
         rotation_enabled=enabled,
         rotation_interval=interval,
         rotation_reason=reason,
-        worker_tolerations=_tolerations(workers),
+        worker_tolerations=_tolerations(planes, control_plane=True)
+        if control_plane_only
+        else _tolerations(workers),
         worker_selector=_selector(workers, planes),
+        control_plane_only=control_plane_only,
         has_driver=any(is_driver(w) for w in workloads),
         has_provider=any(is_provider(w) for w in workloads),
         violations=tuple(_violations(assessment, approved, platform)),

@@ -1,5 +1,6 @@
-"""A small stand-in for Kyverno's admission evaluation of `validate.deny` rules, enough to judge the
-ClusterPolicy `iamscope harden` writes on sample AdmissionRequests, offline.
+"""A small stand-in for Kyverno's admission evaluation of `validate.deny` rules (with rule
+`preconditions`), enough to judge the ClusterPolicy `iamscope harden` writes on sample
+AdmissionRequests, offline.
 
 It models, and cites, only what that policy uses; everything else raises (NotImplementedError for a
 Kyverno feature the sim does not model, ValueError for something Kyverno does not have), so a policy
@@ -13,6 +14,16 @@ Sources (Kyverno 1.13+):
   is absent (nil) or one of its conditions holds (a present but empty `any: []` is non-nil in Go, so
   it is false); `all` is true when every condition holds (true when empty); deny = any && all. A
   plain list of conditions (the pre-1.3.4 form) is an `all`. Any evaluation error fails the rule.
+- Rule `preconditions` (kyverno.io/docs/writing-policies/preconditions: "evaluated after a resource
+  has been successfully matched (and not excluded) by a rule ... When preconditions are evaluated to
+  an overall TRUE result, processing of the rule body begins"; otherwise the rule is skipped): the
+  same any/all blocks and operators as deny. One difference in substitution: pkg/engine/variables
+  vars.go newPreconditionsVariableResolver, "It returns an empty string if an error occurs during the
+  substitution", so a variable that does not resolve (an absent field) is "" there, never an error.
+- kyverno/kyverno pkg/engine/variables/operator/equal.go: Equals compares maps and lists with
+  reflect.DeepEqual (false against another type), strings as a wildcard pattern (the value) over the
+  key, after trying both as durations and resource quantities (not modelled: such strings raise);
+  NotEquals is its negation.
 - kyverno/kyverno pkg/engine/variables/operator/{anyin,allin,anynotin,allnotin}.go: a scalar key is
   compared as a one-element set (numbers and booleans through fmt.Sprint); set elements match when
   `wildcard.Match(k, v) || wildcard.Match(v, k)` (`*` and `?`); a string value is a one-element set
@@ -87,6 +98,14 @@ _UNMODELLED_OPERATORS = (
 )
 
 
+# equal.go tries a string key (and value) as a Go duration and as a resource quantity before comparing
+# it as a wildcard pattern: the sim refuses to judge strings that could parse as either
+_DURATION_OR_QUANTITY = re.compile(
+    r"^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|ms|s|m|h))+$"
+    r"|^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+|[KMGTPE]i|[numkMGTPE])?$"
+)
+
+
 class SubstitutionError(Exception):
     """A `{{ }}` variable resolved to nothing (null / an absent field, no default)."""
 
@@ -150,14 +169,17 @@ def _found(k: str, values: Sequence[str]) -> bool:
 # --- variables -----------------------------------------------------------------------------------------
 
 
-def substitute(value: Any, request: Mapping[str, Any]) -> Any:
+def substitute(value: Any, request: Mapping[str, Any], *, precondition: bool = False) -> Any:
     """`value` with every string that is exactly one `{{ expr }}` replaced by the JMESPath result over
-    {"request": request}; a result of null raises SubstitutionError."""
+    {"request": request}; a result of null raises SubstitutionError, or, in a precondition
+    (`precondition=True`), is the empty string."""
     if isinstance(value, list):
-        return [substitute(v, request) for v in value]
+        return [substitute(v, request, precondition=precondition) for v in value]
     if isinstance(value, dict):
-        return {k: substitute(v, request) for k, v in value.items()}
+        return {k: substitute(v, request, precondition=precondition) for k, v in value.items()}
     if not isinstance(value, str) or "{{" not in value:
+        if isinstance(value, str) and "$(" in value:
+            raise NotImplementedError(f"$(...) references are not modelled: {value!r}")
         return value
     match = _VARIABLE.match(value.strip())
     if match is None or "{{" in match[1]:
@@ -166,8 +188,12 @@ def substitute(value: Any, request: Mapping[str, Any]) -> Any:
     try:
         result = jmespath.search(expression, {"request": dict(request)})
     except jmespath.exceptions.JMESPathTypeError as error:  # e.g. length(null): Kyverno fails the rule
+        if precondition:
+            return ""
         raise SubstitutionError(f"variable {{{{ {expression} }}}}: {error}") from None
     if result is None:
+        if precondition:
+            return ""
         raise SubstitutionError(f"variable {{{{ {expression} }}}} resolved to null")
     return result
 
@@ -184,8 +210,14 @@ def _number(value: Any) -> float:
 def operate(operator: str, key: Any, value: Any) -> bool:
     """One condition on already-substituted key and value, as Kyverno's operator handlers decide it."""
     if operator in ("Equals", "NotEquals"):
+        for text in (key, value):
+            if isinstance(text, str) and _DURATION_OR_QUANTITY.match(text):
+                raise NotImplementedError(f"Equals on a duration or quantity is not modelled: {text!r}")
         if isinstance(key, str) and isinstance(value, str):
             equal = wildcard_match(value, key)  # equal.go: a string value is a wildcard pattern
+        elif isinstance(key, (dict, list)):
+            # reflect.DeepEqual over JSON values: numbers are all float64, so 1 and 1.0 are equal
+            equal = type(key) is type(value) and key == value
         else:
             equal = key == value
         return equal if operator == "Equals" else not equal
@@ -221,15 +253,21 @@ def _condition(condition: Mapping[str, Any]) -> tuple[str, Any, Any]:
     return condition["operator"], condition.get("key"), condition.get("value")
 
 
-def denied(conditions: Any, request: Mapping[str, Any]) -> bool:
-    """Whether `deny.conditions` hold. Every variable is substituted first (SubstitutionError)."""
+def _hold(conditions: Any, request: Mapping[str, Any], *, precondition: bool) -> bool:
+    """Whether any/all conditions hold (evaluate.go evaluateAnyAllConditions). Every variable is
+    substituted first: in deny an unresolved one raises SubstitutionError, in preconditions it is ""."""
+    what = "preconditions" if precondition else "deny.conditions"
     if isinstance(conditions, list):
         conditions = {"all": conditions}
     if not isinstance(conditions, dict) or set(conditions) - {"any", "all"}:
-        raise ValueError(f"deny.conditions must be a list or {{any, all}}: {conditions!r}")
+        raise ValueError(f"{what} must be a list or {{any, all}}: {conditions!r}")
     resolved = {
         block: [
-            (op, substitute(key, request), substitute(value, request))
+            (
+                op,
+                substitute(key, request, precondition=precondition),
+                substitute(value, request, precondition=precondition),
+            )
             for op, key, value in (_condition(c) for c in conditions[block] or [])
         ]
         for block in ("any", "all")
@@ -238,6 +276,17 @@ def denied(conditions: Any, request: Mapping[str, Any]) -> bool:
     any_ok = "any" not in resolved or any(operate(*c) for c in resolved["any"])
     all_ok = all(operate(*c) for c in resolved.get("all", []))
     return any_ok and all_ok
+
+
+def denied(conditions: Any, request: Mapping[str, Any]) -> bool:
+    """Whether `deny.conditions` hold. Every variable is substituted first (SubstitutionError)."""
+    return _hold(conditions, request, precondition=False)
+
+
+def preconditions_hold(conditions: Any, request: Mapping[str, Any]) -> bool:
+    """Whether a rule's `preconditions` hold (the rule runs) or not (it is skipped). A variable that
+    does not resolve is the empty string, never an error."""
+    return _hold(conditions, request, precondition=True)
 
 
 # --- match / exclude ------------------------------------------------------------------------------------
@@ -345,8 +394,10 @@ def check_policy(policy: Mapping[str, Any]) -> None:
         raise PolicyRejected("a rule reads request.userInfo but background is not false")
     for rule in spec["rules"]:
         validate = rule.get("validate")
-        if set(rule) - {"name", "match", "exclude", "validate"} or validate is None:
-            raise NotImplementedError(f"rule {rule.get('name')}: only match/exclude + validate is modelled")
+        if set(rule) - {"name", "match", "exclude", "preconditions", "validate"} or validate is None:
+            raise NotImplementedError(
+                f"rule {rule.get('name')}: only match/exclude + preconditions + validate is modelled"
+            )
         unknown = set(validate) - {"message", "failureAction", "allowExistingViolations", "deny"}
         if unknown or "deny" not in validate:
             raise NotImplementedError(f"rule {rule['name']}: only validate.deny is modelled ({unknown})")
@@ -363,6 +414,8 @@ def evaluate_rule(spec: Mapping[str, Any], rule: Mapping[str, Any], request: Map
         return RuleResult(name, SKIP, action)
     if rule.get("exclude") and matches(rule["exclude"], request):
         return RuleResult(name, SKIP, action)
+    if "preconditions" in rule and not preconditions_hold(rule["preconditions"], request):
+        return RuleResult(name, SKIP, action, "preconditions not met")
     conditions = validate["deny"]["conditions"]
     try:
         if not denied(conditions, request):

@@ -47,7 +47,7 @@ BOOLEAN = {"and", "or", "not"}
 # libs parser.cpp RGX_BARESTR: a bare (unquoted) string value ends at any of ( ) " ' blank = ,
 BARE_STRING = re.compile(r"""^[^()"'\s=,]+$""")
 # the literal values the generated conditions may compare fields with in a list
-LIST_LITERALS = {"ka.verb": {"create", "update", "patch", "delete"}}
+LIST_LITERALS = {"ka.verb": {"create", "update", "patch", "delete", "deletecollection"}}
 TOKEN = re.compile(r""""(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|\(|\)|,|!=|==|<=|>=|=|<|>|[^\s(),=!<>]+""")
 
 
@@ -173,22 +173,36 @@ def test_the_spc_rule_condition_and_output() -> None:
     rules = of(demo_rules(), "rule")
     spc = rules["SecretProviderClass changed outside the platform"]
     assert spc["condition"] == (
-        "iamscope_completed_change and ka.target.resource=secretproviderclasses and not iamscope_by_platform"
+        "iamscope_completed_change and ka.target.resource=secretproviderclasses and not iamscope_by_platform "
+        "and not iamscope_by_cluster_controller"
     )
     assert spc["output"] == (
         "SecretProviderClass %ka.verb by unexpected principal (user=%ka.user.name groups=%ka.user.groups "
         "spc=%ka.target.namespace/%ka.target.name resp=%ka.response.code cluster=prod-eu)"
     )
     policy = rules["Secrets Store admission policy changed outside the platform"]
-    assert f"ka.target.name={POLICY_NAME}" in policy["condition"]
+    assert policy["condition"] == (
+        "iamscope_completed_change and ka.target.resource=clusterpolicies "
+        f"and (ka.target.name={POLICY_NAME} or ka.verb=deletecollection) and not iamscope_by_platform "
+        "and not iamscope_by_cluster_controller"
+    )
     macros = of(demo_rules(), "macro")
     assert macros["iamscope_by_platform"]["condition"] == (
         "(ka.user.name in (iamscope_platform_principals) or ka.user.groups intersects (iamscope_platform_groups))"
     )
-    # k8s_audit_rules.yaml's response_successful: (ka.response.code startswith 2)
+    # k8s_audit_rules.yaml's response_successful: (ka.response.code startswith 2); its pod macro:
+    # (ka.target.resource=pods and not ka.target.subresource exists)
     assert macros["iamscope_completed_change"]["condition"] == (
-        "(ka.stage=ResponseComplete and ka.verb in (create, update, patch, delete) and ka.response.code startswith 2)"
+        "(ka.stage=ResponseComplete and ka.verb in (create, update, patch, delete, deletecollection) "
+        "and not ka.target.subresource exists and ka.response.code startswith 2)"
     )
+    assert macros["iamscope_by_cluster_controller"]["condition"] == (
+        "(ka.user.name in (iamscope_cluster_controllers))"
+    )
+    assert of(demo_rules(), "list")["iamscope_cluster_controllers"]["items"] == [
+        "system:serviceaccount:kube-system:generic-garbage-collector",
+        "system:serviceaccount:kube-system:namespace-controller",
+    ]
 
 
 def test_the_lists_name_the_demo_platform() -> None:
@@ -261,3 +275,249 @@ def test_the_file_on_disk_keeps_the_quotes_in_the_yaml_string(tmp_path: Path) ->
     result = run(State(tmp_path), Config(region=REGION, platform_principals=("alice smith",)))
     text = harden_files(harden_plan(result.assessment))[FALCO]
     assert "    - '\"alice smith\"'\n" in text
+
+
+# --- which audit events alert: the conditions evaluated on audit.k8s.io/v1 Events --------------------
+
+
+def audit_fields(event: dict[str, Any]) -> dict[str, Any]:
+    """The k8saudit fields the generated rules read, as the plugin extracts them from an audit Event
+    (plugins/k8saudit: ka.verb = verb, ka.target.* = objectRef.*, ka.user.* = user.*, ka.response.code
+    = responseStatus.code); an absent field is left out (no value: a comparison on it is false)."""
+    ref = event.get("objectRef", {})
+    fields = {
+        "ka.stage": event.get("stage"),
+        "ka.verb": event.get("verb"),
+        "ka.target.resource": ref.get("resource"),
+        "ka.target.subresource": ref.get("subresource"),
+        "ka.target.name": ref.get("name"),
+        "ka.target.namespace": ref.get("namespace"),
+        "ka.user.name": event.get("user", {}).get("username"),
+        "ka.user.groups": event.get("user", {}).get("groups"),
+        "ka.response.code": str(event["responseStatus"]["code"]) if "responseStatus" in event else None,
+    }
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def falco_matches(document: list[dict[str, Any]], condition: str, event: dict[str, Any]) -> bool:
+    """`condition` on one audit event, by the grammar of libsinsp's filter parser (not binds tighter
+    than and, and than or; macros and lists expanded) for the operators the generated rules use."""
+    macros = {name: m["condition"] for name, m in of(document, "macro").items()}
+    lists: dict[str, list[str]] = {
+        name: [str(reads_back_as(as_falco_expands(i))) for i in lst["items"]]
+        for name, lst in of(document, "list").items()
+    }
+    fields = audit_fields(event)
+    tokens: list[str] = TOKEN.findall(condition)
+    pos = 0
+
+    def peek() -> str | None:
+        return tokens[pos] if pos < len(tokens) else None
+
+    def take() -> str:
+        nonlocal pos
+        pos += 1
+        return tokens[pos - 1]
+
+    def or_expr() -> bool:
+        value = and_expr()
+        while peek() == "or":
+            take()
+            value = and_expr() or value
+        return value
+
+    def and_expr() -> bool:
+        value = not_expr()
+        while peek() == "and":
+            take()
+            value = not_expr() and value
+        return value
+
+    def not_expr() -> bool:
+        if peek() == "not":
+            take()
+            return not not_expr()
+        return primary()
+
+    def values() -> list[str]:
+        assert take() == "("
+        items: list[str] = []
+        while (token := take()) != ")":
+            if token != ",":
+                items += lists.get(token, [token])
+        return items
+
+    def primary() -> bool:
+        token = take()
+        if token == "(":
+            value = or_expr()
+            assert take() == ")"
+            return value
+        if token in macros:
+            return falco_matches(document, macros[token], event)
+        assert token.startswith("ka."), token
+        op = take()
+        present = token in fields
+        if op == "exists":
+            return present
+        if op in ("in", "intersects"):
+            items = values()
+            if not present:
+                return False
+            have = fields[token] if isinstance(fields[token], list) else [fields[token]]
+            return any(h in items for h in have) if op == "intersects" else all(h in items for h in have)
+        literal = take()
+        if not present:
+            return False
+        if op == "=":
+            return bool(fields[token] == literal)
+        if op == "startswith":
+            return str(fields[token]).startswith(literal)
+        raise AssertionError(f"operator {op} is not evaluated here")
+
+    result = or_expr()
+    assert pos == len(tokens), condition
+    return result
+
+
+def alerts(document: list[dict[str, Any]], event: dict[str, Any]) -> list[str]:
+    return [
+        name
+        for name, rule in of(document, "rule").items()
+        if falco_matches(document, rule["condition"], event)
+    ]
+
+
+def audit_event(
+    verb: str,
+    resource: str,
+    name: str | None,
+    username: str,
+    groups: tuple[str, ...] = ("system:authenticated",),
+    *,
+    subresource: str | None = None,
+    namespace: str | None = "payments",
+    code: int = 200,
+) -> dict[str, Any]:
+    ref: dict[str, Any] = {"resource": resource, "apiVersion": "v1"}
+    if name is not None:
+        ref["name"] = name
+    if namespace is not None:
+        ref["namespace"] = namespace
+    if subresource is not None:
+        ref["subresource"] = subresource
+    return {
+        "kind": "Event",
+        "apiVersion": "audit.k8s.io/v1",
+        "stage": "ResponseComplete",
+        "verb": verb,
+        "user": {"username": username, "groups": list(groups)},
+        "objectRef": ref,
+        "responseStatus": {"code": code},
+    }
+
+
+SPC_RULE = "SecretProviderClass changed outside the platform"
+POLICY_RULE = "Secrets Store admission policy changed outside the platform"
+SA_GROUPS = ("system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated")
+GC = "system:serviceaccount:kube-system:generic-garbage-collector"
+NAMESPACE_CONTROLLER = "system:serviceaccount:kube-system:namespace-controller"
+KYVERNO_SA = "system:serviceaccount:kyverno:kyverno-admission-controller"
+POLICY = ("clusterpolicies", POLICY_NAME)
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        pytest.param(
+            audit_event("create", "secretproviderclasses", "db", "alice@example.com"),
+            [SPC_RULE],
+            id="dev-create",
+        ),
+        pytest.param(
+            audit_event("patch", "secretproviderclasses", "db", "alice@example.com"),
+            [SPC_RULE],
+            id="dev-patch",
+        ),
+        pytest.param(
+            audit_event("create", "secretproviderclasses", "db", "alice@example.com", code=403),
+            [],
+            id="refused",
+        ),
+        pytest.param(audit_event("update", "secretproviderclasses", "db", ARGOCD), [], id="argocd"),
+        pytest.param(
+            audit_event("update", "secretproviderclasses", "db", "bob@example.com", (PLATFORM_GROUP,)),
+            [],
+            id="group",
+        ),
+        # normal cluster activity: the garbage collector removing foregroundDeletion, the namespace
+        # controller emptying a deleted namespace, Kyverno writing its policy's status
+        pytest.param(
+            audit_event("patch", "secretproviderclasses", "db", GC, SA_GROUPS), [], id="gc-finalizer"
+        ),
+        pytest.param(audit_event("delete", "secretproviderclasses", "db", GC, SA_GROUPS), [], id="gc-delete"),
+        pytest.param(
+            audit_event("deletecollection", "secretproviderclasses", None, NAMESPACE_CONTROLLER, SA_GROUPS),
+            [],
+            id="namespace-controller",
+        ),
+        pytest.param(
+            audit_event("delete", "secretproviderclasses", "db", NAMESPACE_CONTROLLER, SA_GROUPS),
+            [],
+            id="ns-delete",
+        ),
+        pytest.param(
+            audit_event("update", *POLICY, KYVERNO_SA, SA_GROUPS, subresource="status", namespace=None),
+            [],
+            id="kyverno-status",
+        ),
+        pytest.param(
+            audit_event("patch", "secretproviderclasses", "db", "alice@example.com", subresource="status"),
+            [],
+            id="spc-status",
+        ),
+        # what the policy rule is for
+        pytest.param(
+            audit_event("delete", *POLICY, "alice@example.com", namespace=None),
+            [POLICY_RULE],
+            id="policy-delete",
+        ),
+        pytest.param(
+            audit_event("patch", *POLICY, KYVERNO_SA, SA_GROUPS, namespace=None),
+            [POLICY_RULE],
+            id="policy-patch",
+        ),
+        pytest.param(
+            audit_event("deletecollection", "clusterpolicies", None, "alice@example.com", namespace=None),
+            [POLICY_RULE],
+            id="policy-deletecollection",
+        ),
+        pytest.param(
+            audit_event("patch", "clusterpolicies", "other", "alice@example.com", namespace=None),
+            [],
+            id="other-policy",
+        ),
+        pytest.param(
+            audit_event("delete", "secretproviderclasses", "db", "alice@example.com"),
+            [SPC_RULE],
+            id="dev-delete",
+        ),
+    ],
+)
+def test_which_audit_events_alert(event: dict[str, Any], expected: list[str]) -> None:
+    assert alerts(demo_rules(), event) == expected
+
+
+def test_the_evaluator_reads_the_grammar() -> None:
+    """The evaluator above is not vacuous: precedence of not/and/or, lists and exists."""
+    document: list[dict[str, Any]] = [
+        {"list": "l", "items": ["a", "b"]},
+        {"macro": "m", "condition": "ka.verb=get"},
+    ]
+    event = audit_event("get", "pods", "x", "a")
+    assert falco_matches(document, "ka.user.name in (l) and m", event)
+    assert not falco_matches(document, "not ka.user.name in (l) or not m", event)
+    assert falco_matches(document, "not ka.target.subresource exists", event)
+    assert not falco_matches(document, "ka.target.subresource exists", event)
+    assert not falco_matches(document, "ka.target.subresource=status", event)
+    assert falco_matches(document, "ka.verb=list or ka.verb=get and ka.user.name=a", event)

@@ -64,6 +64,16 @@ def test_the_summary_lists_the_demo_spc_writers_as_refused(
         assert f"#   spc-writers-are-platform: {subject}: can create" in header
 
 
+def test_no_file_uses_yaml_anchors_or_aliases(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A structure shared between two places (the SPC rules' preconditions) must be written out twice:
+    an `&id001` anchor and `*id001` alias is YAML some consumers of these files do not read."""
+    harden(capsys, tmp_path, "--quiet")
+    for name, text in files(tmp_path).items():
+        events = list(yaml.parse(text.decode()))
+        assert not [e for e in events if getattr(e, "anchor", None)], name
+        assert not [e for e in events if isinstance(e, yaml.AliasEvent)], name
+
+
 def test_quiet_prints_nothing_on_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = harden(capsys, tmp_path, "--quiet")
     assert code == 0

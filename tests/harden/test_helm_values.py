@@ -13,11 +13,13 @@ import pytest
 import yaml
 
 from iamscope.config import Config
+from iamscope.harden import HardenPlan, harden_files, harden_plan
 from iamscope.harden.files import DRIVER_VALUES, PROVIDER_VALUES
 from tests.conftest import REPO
 from tests.harden.common import DEMO, demo, demo_config, harden, scan_state
+from tests.k8s.helpers import run_cli
 from tests.scan.builder import REGION, State, run
-from tests.scan.test_threats import rotation_load
+from tests.scan.test_threats import control_plane, rotation_load
 
 CHARTS = REPO / "tests" / "data" / "charts"
 # charts/secrets-store-csi-driver/README.md parameter table (see tests/data/charts/SOURCES.md)
@@ -178,8 +180,57 @@ GPU = {"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}
         ([{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}], []),
         ([{"key": "node-role.kubernetes.io/master", "effect": "NoSchedule"}], []),
         ([], []),
+        # taints a node carries for a while: scale-in, disruption, initialisation
+        ([{"key": "ToBeDeletedByClusterAutoscaler", "value": "1735689600", "effect": "NoSchedule"}], []),
+        (
+            [
+                {
+                    "key": "DeletionCandidateOfClusterAutoscaler",
+                    "value": "1735689600",
+                    "effect": "PreferNoSchedule",
+                }
+            ],
+            [],
+        ),
+        ([{"key": "karpenter.sh/disrupted", "effect": "NoSchedule"}], []),
+        ([{"key": "karpenter.sh/disruption", "value": "disrupting", "effect": "NoSchedule"}], []),
+        ([{"key": "karpenter.sh/unregistered", "effect": "NoExecute"}], []),
+        (
+            [
+                {
+                    "key": "node.cloudprovider.kubernetes.io/uninitialized",
+                    "value": "true",
+                    "effect": "NoSchedule",
+                }
+            ],
+            [],
+        ),
+        ([{"key": "node.cloudprovider.kubernetes.io/shutdown", "effect": "NoSchedule"}], []),
+        ([{"key": "node.cilium.io/agent-not-ready", "value": "true", "effect": "NoExecute"}], []),
+        (
+            [GPU, {"key": "ToBeDeletedByClusterAutoscaler", "value": "1735689600", "effect": "NoSchedule"}],
+            [{"key": "dedicated", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"}],
+        ),
     ],
-    ids=["gpu", "no-value", "prefer", "unreachable", "not-ready", "control-plane", "master", "none"],
+    ids=[
+        "gpu",
+        "no-value",
+        "prefer",
+        "unreachable",
+        "not-ready",
+        "control-plane",
+        "master",
+        "none",
+        "autoscaler-scale-in",
+        "autoscaler-candidate",
+        "karpenter-disrupted",
+        "karpenter-disruption",
+        "karpenter-unregistered",
+        "cloud-uninitialized",
+        "cloud-shutdown",
+        "cilium-not-ready",
+        "gpu-node-being-scaled-in",
+    ],
 )
 def test_worker_taints_are_tolerated_and_nothing_else(
     tmp_path: Path, taints: list[dict[str, str]], tolerations: list[dict[str, str]]
@@ -204,6 +255,112 @@ def test_the_worker_selector(tmp_path: Path, workers: list[dict[str, str]], sele
     nodes = [CONTROL_PLANE_NODE, *(node(f"worker-{i}", labels) for i, labels in enumerate(workers))]
     for which, placement in placements(_cluster(tmp_path, nodes)).items():
         assert placement["nodeSelector"] == selector, which
+
+
+def _header(tmp_path: Path, nodes: list[dict[str, Any]], name: str = DRIVER_VALUES) -> tuple[HardenPlan, str]:
+    state = State(tmp_path)
+    state.k8s.extend(nodes)
+    plan = harden_plan(run(state, Config(region=REGION)).assessment)
+    text = harden_files(plan)[name]
+    return plan, "".join(line for line in text.splitlines(keepends=True) if line.startswith("#"))
+
+
+def test_the_header_names_each_tolerated_taint_once(tmp_path: Path) -> None:
+    """Two values of one key and effect are two tolerations, and two entries of the header, each
+    written as kubectl writes a taint; the same taint on two nodes is one."""
+    batch = {"key": "dedicated", "value": "batch", "effect": "NoSchedule"}
+    spot = {"key": "spot", "effect": "NoExecute"}
+    nodes = [
+        CONTROL_PLANE_NODE,
+        node("w-1", {}, [GPU, spot]),
+        node("w-2", {}, [batch, spot]),
+        node("w-3", {}, [GPU]),
+    ]
+    plan, header = _header(tmp_path, nodes)
+    assert len(plan.worker_tolerations) == 3
+    assert (
+        "#   worker taints tolerated: dedicated=batch:NoSchedule, dedicated=gpu:NoSchedule, spot:NoExecute\n"
+        in header
+    )
+
+
+def test_rotation_is_left_out_when_the_input_has_no_driver(tmp_path: Path) -> None:
+    """`helm upgrade --reuse-values -f` with enableSecretRotation: false would switch rotation off on a
+    cluster that has it on: without the driver in the input its state is unknown, so it is not set."""
+    plan, header = _header(tmp_path, [])
+    assert plan.has_driver is False
+    assert plan.rotation_enabled is None
+    files = harden(run(State(tmp_path / "again"), Config(region=REGION)))[1]
+    for values in (files[DRIVER_VALUES], files[PROVIDER_VALUES][SUBCHART]):
+        assert "enableSecretRotation" not in values
+        assert values["rotationPollInterval"] == "2m"
+    assert (
+        "#   rotation: unknown (no driver DaemonSet in the input): enableSecretRotation is left out" in header
+    )
+
+
+@pytest.mark.parametrize("builder", [control_plane, rotation_load], ids=["rotation-off", "rotation-on"])
+def test_rotation_is_kept_as_the_driver_has_it(tmp_path: Path, builder: Any) -> None:
+    state = State(tmp_path)
+    config = builder(state, None)
+    result = run(state, config)
+    plan, files = harden(result)
+    expected = builder is rotation_load
+    assert plan.rotation_enabled is expected
+    assert files[DRIVER_VALUES]["enableSecretRotation"] is expected
+    assert files[PROVIDER_VALUES][SUBCHART]["enableSecretRotation"] is expected
+
+
+K3S_SERVER = node(
+    "k3s-1", {"node-role.kubernetes.io/control-plane": "true", "node-role.kubernetes.io/master": "true"}
+)
+
+
+@pytest.mark.parametrize(
+    ("nodes", "tolerations"),
+    [
+        ([K3S_SERVER], []),
+        (
+            [CONTROL_PLANE_NODE, K3S_SERVER],
+            [{"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoSchedule"}],
+        ),
+    ],
+    ids=["k3s-untainted", "kind-tainted"],
+)
+def test_a_cluster_of_control_plane_nodes_only_keeps_the_daemonsets_somewhere(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], nodes: list[dict[str, Any]], tolerations: list[Any]
+) -> None:
+    """k3s and kind clusters whose every node is a control plane: the control-plane DoesNotExist terms
+    would leave the driver on no node at all, so they are left out, the nodes' own taints are
+    tolerated, and harden says worker-only placement is impossible."""
+    state = State(tmp_path / "state")
+    state.k8s.extend(nodes)
+    root = state.write()
+    plan = harden_plan(run(root, Config(region=REGION)).assessment)
+    assert plan.control_plane_only is True
+    files = {name: yaml.safe_load(text) for name, text in harden_files(plan).items()}
+    for which, placement in placements(files).items():
+        (expressions,) = terms(placement)
+        assert [e for e in expressions if e["key"] in CONTROL_PLANE] == [], which
+        assert placement["tolerations"] == tolerations, which
+        assert placement["nodeSelector"] == {}, which
+    code, _, err = run_cli(["harden", str(root), "--out", str(tmp_path / "out"), "--quiet"], capsys)
+    assert code == 0, err
+    assert (
+        f"iamscope: warning: every one of the {len(nodes)} Node(s) in the input is a control-plane node: "
+        "worker-only placement is impossible on this cluster"
+    ) in err
+    header = (tmp_path / "out" / DRIVER_VALUES).read_text()
+    assert (
+        "#   placement: every node in the input is a control-plane node, so worker-only placement is\n"
+        in header
+    )
+
+
+def test_a_cluster_with_workers_keeps_the_daemonsets_off_its_control_planes(tmp_path: Path) -> None:
+    plan, _ = _header(tmp_path, [CONTROL_PLANE_NODE, node("worker-1")])
+    assert plan.control_plane_only is False
+    assert not [w for w in plan.warnings if "control-plane node" in w]
 
 
 def test_a_worker_label_on_a_control_plane_is_not_a_worker_selector(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from iamscope.harden.files import KYVERNO
+from iamscope.harden.kyverno import SPEC_WRITTEN
 from iamscope.harden.plan import RULE_INLINE, RULE_SPC_WRITERS, RULE_SYNC_NAMESPACES
 from tests.conftest import REPO
 from tests.harden import kyverno_sim as sim
@@ -74,16 +75,85 @@ def spc(namespace: str, *, sync: bool) -> dict[str, Any]:
     return obj
 
 
+def retargeted(obj: dict[str, Any]) -> dict[str, Any]:
+    """`obj` naming another secret: what an UPDATE that changes the spec started from."""
+    before = copy.deepcopy(obj)
+    before["spec"]["parameters"]["objects"] = (
+        "- objectName: prod/legacy/other\n  objectType: secretsmanager\n"
+    )
+    return before
+
+
 def spc_request(
-    namespace: str = "payments", *, sync: bool = False, operation: str = "CREATE", **user: Any
+    namespace: str = "payments",
+    *,
+    sync: bool = False,
+    operation: str = "CREATE",
+    obj: dict[str, Any] | None = None,
+    old: dict[str, Any] | None = None,
+    **user: Any,
 ) -> dict:
-    obj = spc(namespace, sync=sync)
-    old = copy.deepcopy(obj) if operation == "UPDATE" else None
+    """Writing an SPC; an UPDATE changes its spec (from `retargeted`) unless `old` is given."""
+    obj = obj if obj is not None else spc(namespace, sync=sync)
+    if operation == "UPDATE" and old is None:
+        old = retargeted(obj)
     user = user or {
         "username": ARGOCD,
         "groups": ["system:serviceaccounts", "system:serviceaccounts:argocd", AUTHENTICATED],
     }
     return sim.admission_request(obj, operation=operation, old=old, **user)
+
+
+GC = {
+    "username": "system:serviceaccount:kube-system:generic-garbage-collector",
+    "groups": ["system:serviceaccounts", "system:serviceaccounts:kube-system", AUTHENTICATED],
+}
+JOB_CONTROLLER = {
+    "username": "system:serviceaccount:kube-system:job-controller",
+    "groups": ["system:serviceaccounts", "system:serviceaccounts:kube-system", AUTHENTICATED],
+}
+DELETED_AT = "2025-01-01T00:00:00Z"
+
+
+def with_metadata(obj: dict[str, Any], **metadata: Any) -> dict[str, Any]:
+    changed = copy.deepcopy(obj)
+    changed["metadata"].update(metadata)
+    return changed
+
+
+def gc_removes_finalizer(namespace: str = "payments", *, sync: bool = False) -> dict[str, Any]:
+    """The garbage collector's UPDATE of an SPC deleted with foreground cascading (propagationPolicy
+    Foreground, as Argo CD's resources-finalizer deletes): deletionTimestamp set, the
+    foregroundDeletion finalizer removed once the dependents are gone; spec untouched."""
+    terminating = with_metadata(spc(namespace, sync=sync), deletionTimestamp=DELETED_AT)
+    old = with_metadata(terminating, finalizers=["foregroundDeletion"])
+    return sim.admission_request(terminating, operation="UPDATE", old=old, **GC)
+
+
+def labels_only(**user: Any) -> dict[str, Any]:
+    obj = spc("payments", sync=False)
+    labelled = with_metadata(obj, labels={"team": "payments"})
+    return sim.admission_request(labelled, operation="UPDATE", old=obj, **user)
+
+
+def job_controller_removes_tracking_finalizer() -> dict[str, Any]:
+    """kyverno/kyverno#8815: the Job controller removes batch.kubernetes.io/job-tracking from a pod
+    that already violates the rule (created before the policy, or under Audit)."""
+    violating = with_metadata(
+        pod(csi({**SPC_ONLY, "objects": OBJECTS})),
+        ownerReferences=[{"apiVersion": "batch/v1", "kind": "Job", "name": "api", "uid": "1"}],
+    )
+    tracked = with_metadata(violating, finalizers=["batch.kubernetes.io/job-tracking"])
+    return sim.admission_request(violating, operation="UPDATE", old=tracked, **JOB_CONTROLLER)
+
+
+def terminating_spec_change() -> dict[str, Any]:
+    """A developer holds an SPC in Terminating with a finalizer of their own (a metadata write the
+    policy admits), deletes it, then changes its spec: the driver still reads a Terminating SPC."""
+    held = with_metadata(
+        spc("payments", sync=False), finalizers=["example.com/hold"], deletionTimestamp=DELETED_AT
+    )
+    return sim.admission_request(held, operation="UPDATE", old=retargeted(held), **DEVELOPER)
 
 
 def csi(attributes: dict[str, str], driver: str = DRIVER) -> dict[str, Any]:
@@ -242,6 +312,59 @@ def test_sim_a_null_variable_is_an_error_that_blocks_and_a_default_is_not() -> N
     assert not sim.admits(broken, request)
 
 
+def test_sim_preconditions_resolve_an_absent_variable_to_empty_not_an_error() -> None:
+    """pkg/engine/variables vars.go newPreconditionsVariableResolver: "It returns an empty string if an
+    error occurs during the substitution" in preconditions; in deny the same variable is an error."""
+    request = spc_request(sync=False)
+    absent = [{"key": "{{ request.object.spec.secretObjects }}", "operator": "Equals", "value": ""}]
+    assert sim.preconditions_hold(absent, request) is True
+    with pytest.raises(sim.SubstitutionError):
+        sim.denied(absent, request)
+    # CREATE has no oldObject: `request.oldObject.spec` is "" (no error) even undefaulted
+    assert sim.preconditions_hold(
+        {"all": [{"key": "{{ request.oldObject.spec }}", "operator": "Equals", "value": ""}]}, request
+    )
+
+
+def test_sim_skips_a_rule_whose_preconditions_fail() -> None:
+    rule = {
+        "name": "r",
+        "match": {"any": [{"resources": {"kinds": ["SecretProviderClass"]}}]},
+        "preconditions": {
+            "any": [{"key": "{{ request.operation }}", "operator": "Equals", "value": "DELETE"}]
+        },
+        "validate": {"failureAction": "Enforce", "deny": {"conditions": {"all": []}}},
+    }
+    result = sim.evaluate_rule({}, rule, spc_request())
+    assert (result.status, result.message) == (sim.SKIP, "preconditions not met")
+    rule["preconditions"]["any"][0]["value"] = "CREATE"
+    assert sim.evaluate_rule({}, rule, spc_request()).status == sim.FAIL
+
+
+@pytest.mark.parametrize(
+    ("operator", "key", "value", "expected"),
+    [
+        # equal.go: maps and lists by reflect.DeepEqual, never equal to another type
+        ("Equals", {"a": [1, {"b": "c"}]}, {"a": [1, {"b": "c"}]}, True),
+        ("NotEquals", {"a": 1}, {"a": 2}, True),
+        ("NotEquals", {"a": 1}, "", True),
+        ("NotEquals", {}, {}, False),
+        ("Equals", ["a"], ["a"], True),
+        ("Equals", "", "", True),
+        ("Equals", "2025-01-01T00:00:00Z", "", False),
+    ],
+)
+def test_sim_equals_on_maps_and_strings(operator: str, key: Any, value: Any, expected: bool) -> None:
+    assert sim.operate(operator, key, value) is expected
+
+
+def test_sim_does_not_judge_equals_on_durations_or_quantities() -> None:
+    """equal.go parses both sides as durations, then quantities, before the wildcard compare."""
+    for key, value in (("1h", "60m"), ("1Gi", "1024Mi"), ("64", "64")):
+        with pytest.raises(NotImplementedError):
+            sim.operate("Equals", key, value)
+
+
 # --- structure: the CRD schema and the Kyverno facts ----------------------------------------------------
 
 
@@ -266,6 +389,15 @@ def deny_conditions(document: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def precondition_conditions(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        c
+        for rule in document["spec"]["rules"]
+        for block in ("any", "all")
+        for c in rule.get("preconditions", {}).get(block, [])
+    ]
+
+
 @pytest.mark.parametrize("which", ["demo", "empty lists"])
 def test_the_policy_is_a_valid_cluster_policy(tmp_path: Path, which: str) -> None:
     document = policy() if which == "demo" else empty_lists_policy(tmp_path)
@@ -274,7 +406,10 @@ def test_the_policy_is_a_valid_cluster_policy(tmp_path: Path, which: str) -> Non
     condition = jsonschema.Draft7Validator(condition_schema())
     conditions = deny_conditions(document)
     assert len(conditions) == 5
-    for item in conditions:
+    # rule preconditions are untyped in the CRD too: their conditions are checked the same way
+    preconditions = precondition_conditions(document)
+    assert len(preconditions) == 4
+    for item in [*conditions, *preconditions]:
         assert [e.message for e in condition.iter_errors(item)] == []
 
 
@@ -292,7 +427,15 @@ def test_the_policy_carries_the_kyverno_facts() -> None:
     # DESIGN.md §4: from 1.13, UPDATEs of already-violating objects are skipped unless this is false
     rules = document["spec"]["rules"]
     assert [r["name"] for r in rules] == [RULE_SPC_WRITERS, RULE_SYNC_NAMESPACES, RULE_INLINE]
-    assert [r["validate"]["allowExistingViolations"] for r in rules] == [False, False, False]
+    # it matters on the SPC rules (an UPDATE that changes spec); the pod rule matches CREATE only
+    assert [r["validate"].get("allowExistingViolations") for r in rules] == [False, False, None]
+    assert [r["match"]["any"][0]["resources"]["operations"] for r in rules] == [
+        ["CREATE", "UPDATE"],
+        ["CREATE", "UPDATE"],
+        ["CREATE"],
+    ]
+    # the SPC rules run on CREATE or on an UPDATE that changes spec; the pod rule has no preconditions
+    assert [r.get("preconditions") for r in rules] == [SPEC_WRITTEN, SPEC_WRITTEN, None]
     assert [r["validate"]["failureAction"] for r in rules] == ["Enforce"] * 3
     # autogen names rules autogen-cronjob-<name> and cuts them at 63 characters (pkg/autogen/v1/rule.go)
     assert max(len(f"autogen-cronjob-{r['name']}") for r in rules) <= 63
@@ -305,6 +448,13 @@ def test_the_policy_carries_the_kyverno_facts() -> None:
     for field in optional:
         (key,) = [k for k in keys if field in k]
         assert "|| `[]`" in key, key
+    # the same in the preconditions: spec and oldObject.spec defaulted (CREATE has no oldObject)
+    sides = [side for c in precondition_conditions(document) for side in (c["key"], c["value"])]
+    assert sorted({s for s in sides if isinstance(s, str) and "{{" in s}) == [
+        "{{ request.object.spec || `{}` }}",
+        "{{ request.oldObject.spec || `{}` }}",
+        "{{ request.operation }}",
+    ]
 
 
 def test_the_policy_without_its_kyverno_facts_would_let_things_through() -> None:
@@ -320,6 +470,31 @@ def test_the_policy_without_its_kyverno_facts_would_let_things_through() -> None
     background["spec"]["background"] = True
     with pytest.raises(sim.PolicyRejected, match="background"):
         sim.admits(background, update)
+
+
+def test_without_the_preconditions_the_policy_would_block_cleanup() -> None:
+    """kyverno/kyverno#6878 (Kyverno 1.10+ validates UPDATEs with deletionTimestamp set) and #8815:
+    without the SPC preconditions the garbage collector could not finish a foreground deletion, and a
+    pod rule matching UPDATE would stop the Job controller removing its tracking finalizer."""
+    assert sim.admits(policy(), gc_removes_finalizer())
+    assert sim.admits(policy(), gc_removes_finalizer("payments", sync=True))
+    assert sim.admits(policy(), job_controller_removes_tracking_finalizer())
+    unconditional = copy.deepcopy(policy())
+    for rule in unconditional["spec"]["rules"]:
+        rule.pop("preconditions", None)
+        rule["match"]["any"][0]["resources"]["operations"] = ["CREATE", "UPDATE"]
+        rule["validate"]["allowExistingViolations"] = False
+    assert sim.outcomes(unconditional, gc_removes_finalizer()) == {
+        RULE_SPC_WRITERS: "fail",
+        RULE_SYNC_NAMESPACES: "pass",
+    }
+    assert not sim.admits(unconditional, gc_removes_finalizer())
+    assert (
+        sim.outcomes(unconditional, gc_removes_finalizer("payments", sync=True))[RULE_SYNC_NAMESPACES]
+        == "fail"
+    )
+    assert sim.outcomes(unconditional, job_controller_removes_tracking_finalizer()) == {RULE_INLINE: "fail"}
+    assert not sim.admits(unconditional, job_controller_removes_tracking_finalizer())
 
 
 # --- logic: sample admission requests on the demo's policy ----------------------------------------------
@@ -356,6 +531,49 @@ CASES: list[Any] = [
         False,
         {RULE_SPC_WRITERS: "fail", RULE_SYNC_NAMESPACES: "pass"},
         id="a developer updates an SPC",
+    ),
+    pytest.param(
+        lambda: spc_request("payments", sync=True, operation="UPDATE"),
+        False,
+        {RULE_SPC_WRITERS: "pass", RULE_SYNC_NAMESPACES: "fail"},
+        id="Argo CD changes the spec of an SPC that already syncs in payments (allowExistingViolations)",
+    ),
+    pytest.param(
+        lambda: gc_removes_finalizer(),
+        True,
+        {},
+        id="the garbage collector removes foregroundDeletion from a Terminating SPC",
+    ),
+    pytest.param(
+        lambda: gc_removes_finalizer("payments", sync=True),
+        True,
+        {},
+        id="the garbage collector removes foregroundDeletion from an SPC syncing in payments",
+    ),
+    pytest.param(
+        # intended: labels (and annotations, finalizers) do not steer a mount; the driver reads spec
+        lambda: labels_only(**DEVELOPER),
+        True,
+        {},
+        id="a developer changes only the labels of an SPC",
+    ),
+    pytest.param(
+        lambda: spc_request(operation="UPDATE", old=spc("payments", sync=False), **DEVELOPER),
+        True,
+        {},
+        id="a developer re-applies an SPC unchanged",
+    ),
+    pytest.param(
+        lambda: terminating_spec_change(),
+        False,
+        {RULE_SPC_WRITERS: "fail", RULE_SYNC_NAMESPACES: "pass"},
+        id="a developer changes the spec of a Terminating SPC",
+    ),
+    pytest.param(
+        lambda: job_controller_removes_tracking_finalizer(),
+        True,
+        {},
+        id="the Job controller removes job-tracking from a pod that sets objects inline",
     ),
     pytest.param(
         lambda: spc_request(username="system:serviceaccount:argocd:argocd-server", groups=[AUTHENTICATED]),
@@ -466,6 +684,28 @@ CASES: list[Any] = [
         id="a clean Deployment",
     ),
     pytest.param(
+        # the autogen rule keeps the pod rule's CREATE: the update itself passes (said in the header)
+        lambda: sim.admission_request(
+            controller("Deployment", csi({**SPC_ONLY, "objects": OBJECTS})),
+            operation="UPDATE",
+            old=controller("Deployment", csi(SPC_ONLY)),
+            **DEVELOPER,
+        ),
+        True,
+        {},
+        id="a Deployment updated to set objects inline is admitted",
+    ),
+    pytest.param(
+        # ... and the ReplicaSet the Deployment controller creates for the new template is refused
+        lambda: sim.admission_request(
+            {**controller("Deployment", csi({**SPC_ONLY, "objects": OBJECTS})), "kind": "ReplicaSet"},
+            username="system:serviceaccount:kube-system:deployment-controller",
+        ),
+        False,
+        {AUTOGEN: "fail"},
+        id="the new ReplicaSet of that Deployment is refused",
+    ),
+    pytest.param(
         lambda: by_developer(controller("CronJob", csi({**SPC_ONLY, "objects": OBJECTS}))),
         False,
         {AUTOGEN_CRONJOB: "fail"},
@@ -526,7 +766,7 @@ def test_empty_platform_lists_deny_every_spc_write_and_warn(
         {"username": "bob@example.com", "groups": [PLATFORM_GROUP, AUTHENTICATED]},
         {"username": "system:admin", "groups": ["system:masters", AUTHENTICATED]},
     ):
-        for operation in ("CREATE", "UPDATE"):
+        for operation in ("CREATE", "UPDATE"):  # an UPDATE that changes spec
             request = spc_request("legacy", sync=True, operation=operation, **user)
             assert sim.outcomes(document, request)[RULE_SPC_WRITERS] == "fail", (user, operation)
             assert not sim.admits(document, request)

@@ -92,7 +92,13 @@ def test_threat_1_a_developer_cannot_create_an_spc_naming_prods_secret(tmp_path:
     request = sim.admission_request(stolen, **DEVELOPER)
     assert sim.outcomes(policy, request) == {RULE_SPC_WRITERS: "fail", RULE_SYNC_NAMESPACES: "pass"}
     assert not sim.admits(policy, request)
-    assert not sim.admits(policy, sim.admission_request(stolen, operation="UPDATE", old=stolen, **DEVELOPER))
+    # nor retarget the SPC dev/reporting already has (an UPDATE that changes its spec)
+    reporting = objects(state, "SecretProviderClass", "reporting")
+    retargeted = copy.deepcopy(reporting)
+    retargeted["spec"]["parameters"]["objects"] = stolen["spec"]["parameters"]["objects"]
+    update = sim.admission_request(retargeted, operation="UPDATE", old=reporting, **DEVELOPER)
+    assert sim.outcomes(policy, update) == {RULE_SPC_WRITERS: "fail", RULE_SYNC_NAMESPACES: "pass"}
+    assert not sim.admits(policy, update)
     # the platform group the fixture's config names still may (it is who RBAC lets write SPCs)
     assert config.platform_groups == ("platform",)
     assert sim.admits(
