@@ -33,6 +33,7 @@ from iamscope.graph import build_graph, render_dot, render_graphml
 from iamscope.graph import explain as explain_paths
 from iamscope.graph import render_json as render_graph_json
 from iamscope.harden import harden_files, harden_plan, render_harden_summary, write_harden
+from iamscope.model import Inventory
 from iamscope.output import emit
 from iamscope.policy import analyse, evaluate, expand_actions, parse_policy, reads_secret_material
 from iamscope.policy.document import PolicyDocument
@@ -74,6 +75,21 @@ _config = click.option(
 )
 
 
+LIVE_OPTIONS = {  # parameter → option, for "… need --live"
+    "profile": "--profile",
+    "regions": "--region",
+    "cluster": "--cluster",
+    "kube_context": "--context",
+    "kubeconfig": "--kubeconfig",
+    "no_k8s": "--no-k8s",
+    "no_aws": "--no-aws",
+    "connect_timeout": "--connect-timeout",
+    "read_timeout": "--read-timeout",
+    "page_size": "--page-size",
+    "quiet": "--quiet",
+}
+
+
 def _live_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options of a live collection, shared by `collect` and `scan --live`."""
     options = [
@@ -88,7 +104,18 @@ def _live_options(command: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--no-k8s", is_flag=True, help="Collect AWS only."),
         click.option("--no-aws", is_flag=True, help="Collect Kubernetes only."),
+        click.option(
+            "--connect-timeout",
+            type=click.FloatRange(0, min_open=True),
+            help="Seconds to connect to AWS or the API server (default: 10).",
+        ),
+        click.option(
+            "--read-timeout",
+            type=click.FloatRange(0, min_open=True),
+            help="Seconds to wait for an answer (default: 30 for AWS, 60 for Kubernetes).",
+        ),
         click.option("--page-size", type=click.IntRange(1, 1000), hidden=True),
+        click.option("--quiet", "-q", is_flag=True, help="No progress line (collect: no summary either)."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -106,8 +133,16 @@ def _collect(
     kubeconfig: Path | None,
     no_k8s: bool,
     no_aws: bool,
+    connect_timeout: float | None,
+    read_timeout: float | None,
     page_size: int | None,
 ) -> Collected:
+    if no_aws and (cluster is not None or regions or profile is not None):
+        given = [o for o, v in (("--cluster", cluster), ("--profile", profile), ("--region", regions)) if v]
+        raise UsageError(f"{', '.join(given)} needs AWS collection: drop --no-aws")
+    if no_k8s and (kube_context is not None or kubeconfig is not None):
+        given = [o for o, v in (("--context", kube_context), ("--kubeconfig", kubeconfig)) if v]
+        raise UsageError(f"{', '.join(given)} needs Kubernetes collection: drop --no-k8s")
     settings = load_config(settings_path, InputReader())
     live = LiveOptions(
         profile=profile,
@@ -118,6 +153,8 @@ def _collect(
         aws=not no_aws,
         k8s=not no_k8s,
         page_size=page_size,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
     )
     progress = progress_for(quiet)
     try:
@@ -130,8 +167,16 @@ def _collect(
 def _report_collection(collected: Collected) -> None:
     for note in collected.notes:
         click.echo(f"iamscope: note: {note}", err=True)
-    for gap in sorted(set(collected.gaps)):
+    # in the order they were met (the collection's steps are in a fixed order): the first is often
+    # the cause of the rest
+    for gap in dict.fromkeys(collected.gaps):
         click.echo(f"iamscope: incomplete: {gap}", err=True)
+
+
+def _warn_incomplete(gaps: Sequence[str]) -> None:
+    """Commands without an "incomplete" exit code still say what their input lacks."""
+    for gap in dict.fromkeys(gaps):
+        click.echo(f"iamscope: warning: the input is incomplete: {gap}", err=True)
 
 
 @cli.command()
@@ -160,18 +205,20 @@ def scan(
     With --live, read the account and cluster first, as `iamscope collect` does (its options apply).
     Exit 0 when nothing is at or above --fail-on, 1 when something is, 3 when the input is incomplete
     (and nothing already fails), 2 on bad input."""
+    quiet = bool(live_options.pop("quiet"))
     if live:
         if state is not None or k8s or aws is not None:
             raise UsageError("--live reads the account and cluster itself: give no STATE, --k8s or --aws")
         with tempfile.TemporaryDirectory(prefix="iamscope-live-") as folder:
-            collected = _collect(config, False, **live_options)
+            collected = _collect(config, quiet, **live_options)
             write_collection(Path(folder), collected)
             _report_collection(collected)
             result = _scan(Path(folder), (), None, config)
-    elif any(v not in (None, False, ()) for v in live_options.values()):
-        raise UsageError(
-            "--profile, --region, --cluster, --context, --kubeconfig, --no-k8s and --no-aws need --live"
-        )
+    elif quiet or any(v not in (None, False, ()) for v in live_options.values()):
+        given = [
+            LIVE_OPTIONS[k] for k, v in {**live_options, "quiet": quiet}.items() if v not in (None, False, ())
+        ]
+        raise UsageError(f"{', '.join(given)} {'needs' if len(given) == 1 else 'need'} --live")
     else:
         result = _scan(state, k8s, aws, config)
     for warning in result.warnings:
@@ -254,8 +301,18 @@ def generate(
     read = [f"{w.source}: {w.message}" for w in inventory.kube.warnings + inventory.aws.warnings]
     for warning in sorted(set(read)) + list(plan.warnings) + flavor_warnings(plan, flavors):
         click.echo(f"iamscope: warning: {warning}", err=True)
+    _warn_incomplete(_inventory_gaps(inventory))
     if not quiet:
         click.echo(render_summary(plan, out, files))
+
+
+def _inventory_gaps(inventory: Inventory) -> list[str]:
+    """What the input itself lacks: a collection's gaps, snapshot files that say they are partial,
+    and no Kubernetes object at all (generate reads the input without running the checks)."""
+    gaps = [*inventory.gaps, *inventory.aws.gaps]
+    if not inventory.kube.read:
+        gaps.append("no Kubernetes input (--k8s, or k8s/ in the state directory): no workload was read")
+    return gaps
 
 
 @cli.command()
@@ -359,7 +416,6 @@ def explain(args: tuple[str, ...], k8s: tuple[str, ...], aws: Path | None, confi
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
 @_live_options
 @_config
-@click.option("--quiet", "-q", is_flag=True, help="No progress and no summary; only warnings and gaps.")
 def collect(out: Path, config: Path | None, quiet: bool, **live: Any) -> int:
     """Snapshot a live AWS account and Kubernetes cluster into a state directory (metadata only).
 
@@ -400,6 +456,7 @@ def audit(
     result = _scan(state, k8s, aws, config)
     for warning in result.warnings:
         click.echo(f"iamscope: warning: {warning}", err=True)
+    _warn_incomplete(result.gaps)
     report = build_audit(result.assessment)
     emit(render_audit_json(report) if fmt == "json" else render_audit_text(report), output)
 
@@ -439,6 +496,7 @@ def harden(
     files = harden_files(plan)
     for warning in list(result.warnings) + list(plan.warnings):
         click.echo(f"iamscope: warning: {warning}", err=True)
+    _warn_incomplete(result.gaps)
     write_harden(out, files)
     if not quiet:
         click.echo(render_harden_summary(plan, out, files), nl=False)

@@ -17,6 +17,7 @@ from iamscope.model import AwsInventory, Inventory, KubeInventory, Warning
 
 PLAN_FILE = "terraform-plan.json"
 INCOMPLETE_FILE = "incomplete.json"  # written by `iamscope collect` when part of the data was unreadable
+COLLECT_MARKER = ".iamscope-collect"  # written by `iamscope collect` into every state it writes
 PLAN_LIMIT = 512 * 1024 * 1024  # `terraform show -json` of a large plan; read whole
 
 
@@ -25,10 +26,40 @@ class Sources:
     k8s: tuple[str, ...]
     aws: Path | None
     plan: Path | None = None  # STATE/terraform-plan.json: planned IAM overlaid on the snapshot
-    incomplete: Path | None = None  # STATE/incomplete.json: what a live collection could not read
+    # STATE/incomplete.json: what a live collection could not read (one per collected state read)
+    incomplete: tuple[Path, ...] = ()
+
+
+def _collected_state(path: Path) -> Path | None:
+    """The state directory `iamscope collect` wrote that `path` (given as --k8s or --aws) lies in:
+    the path itself, its parent (`STATE/k8s`, `STATE/aws`) or its grandparent (`STATE/k8s/pods.json`),
+    whichever holds collect's marker."""
+    for candidate in (path, path.parent, path.parent.parent):
+        if (candidate / COLLECT_MARKER).is_file():
+            return candidate
+    return None
+
+
+def _incomplete_files(state: Path | None, k8s: Sequence[str], aws: Path | None) -> tuple[Path, ...]:
+    """Every incomplete.json that qualifies the inputs: the STATE argument's, and that of a collected
+    state an --aws or --k8s path lies in (reading STATE/aws and STATE/k8s one by one must not make an
+    incomplete collection pass for a complete one)."""
+    found: list[Path] = []
+    if state is not None and (state / INCOMPLETE_FILE).exists():
+        found.append(state / INCOMPLETE_FILE)
+    given = [Path(p) for p in k8s if p != "-"] + ([aws] if aws is not None else [])
+    for path in given:
+        root = _collected_state(path)
+        if root is not None and (root / INCOMPLETE_FILE).is_file():
+            found.append(root / INCOMPLETE_FILE)
+    unique: dict[Path, Path] = {}
+    for path in found:
+        unique.setdefault(path.resolve(), path)
+    return tuple(unique.values())
 
 
 def sources(state: Path | None, k8s: Sequence[str], aws: Path | None) -> Sources:
+    given_k8s, given_aws = tuple(k8s), aws
     paths = list(k8s)
     if state is not None:
         if not (state / "k8s").exists() and not (state / "aws").exists():
@@ -40,7 +71,7 @@ def sources(state: Path | None, k8s: Sequence[str], aws: Path | None) -> Sources
     if not paths and aws is None:
         raise UsageError("nothing to read: give a STATE directory, or --k8s and/or --aws")
     plan = state / PLAN_FILE if state is not None and (state / PLAN_FILE).is_file() else None
-    incomplete = state / INCOMPLETE_FILE if state is not None and (state / INCOMPLETE_FILE).exists() else None
+    incomplete = _incomplete_files(state, given_k8s, given_aws)
     return Sources(k8s=tuple(paths), aws=aws, plan=plan, incomplete=incomplete)
 
 
@@ -67,7 +98,7 @@ def load_inventory(src: Sources, reader: InputReader | None = None) -> Inventory
         from iamscope.aws.tfplan import overlay_plan
 
         aws = overlay_plan(reader.read_json(src.plan, limit=PLAN_LIMIT), aws, source=str(src.plan))
-    gaps = _collection_gaps(src.incomplete, reader) if src.incomplete is not None else ()
+    gaps = tuple(gap for path in src.incomplete for gap in _collection_gaps(path, reader))
     return Inventory(kube=kube, aws=aws, gaps=gaps)
 
 

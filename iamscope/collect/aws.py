@@ -6,13 +6,20 @@ Fetch only: nothing here interprets the data. Metadata only: the operations in O
 whole of what this module may call, and none of them returns a secret's value or decrypts anything
 (tests/collect records every call a collection makes and compares it with OPERATIONS).
 
-Fail closed: an AccessDenied, throttling that outlasts the retries, an expired token or a dropped
-connection costs only the part it concerns. That part becomes a gap line
+Fail closed: an AccessDenied, throttling that outlasts the retries or a dropped connection costs only
+the part it concerns. That part becomes a gap line
 "<service> <Operation> (<region or global>): <ErrorCode>: <message>" (with how far a listing or a
 per-item loop got), the rest is still read, and a listing cut short is still written with the
 continuation token of its last page, as the AWS CLI prints a listing it did not finish — so even the
 files alone say they are partial. A response body shorter than its Content-Length (a connection
 dropped mid-answer, which botocore would otherwise parse as an empty last page) is such a failure too.
+
+Two failures say that every later call would fail alike: an endpoint that cannot be reached (refused,
+no connection or no answer within the timeouts) and credentials that are rejected (invalid, expired,
+or none to be loaded). The first call that meets one ends the whole collection: its gap line says why
+nothing more was asked, instead of one more timeout and one more line per service and region.
+Connection-level failures are tried `connection_attempts` times (2) rather than botocore's full
+budget, and every attempt is bounded by `connect_timeout` and `read_timeout` (10 s and 30 s).
 
 Deviations from the bare CLI commands, all on purpose:
 - `get-account-authorization-details` is asked only for roles and managed policies
@@ -27,6 +34,7 @@ Deviations from the bare CLI commands, all on purpose:
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import json
 import re
@@ -42,10 +50,18 @@ from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     ConnectionClosedError,
+    ConnectTimeoutError,
+    CredentialRetrievalError,
     IncompleteReadError,
+    NoAuthTokenError,
+    NoCredentialsError,
+    PartialCredentialsError,
     ReadTimeoutError,
     ResponseStreamingError,
+    SSOError,
+    TokenRetrievalError,
 )
+from botocore.exceptions import ConnectionError as EndpointUnreachable
 from botocore.parsers import ResponseParserError
 
 from iamscope import __version__
@@ -71,6 +87,9 @@ OPERATIONS = frozenset(
 )
 
 DEFAULT_MAX_ATTEMPTS = 10  # botocore's adaptive retry mode: attempts per call, the first included
+CONNECTION_ATTEMPTS = 2  # attempts per call when the endpoint cannot be connected to or does not answer
+CONNECT_TIMEOUT = 10.0  # seconds to establish a connection (botocore's default is 60)
+READ_TIMEOUT = 30.0  # seconds to wait for an answer (botocore's default is 60)
 WORKERS = 8  # concurrent per-item calls (one GetResourcePolicy per secret, one describe per key)
 GLOBAL = "global"
 AUTHORIZATION_FILTER = ("Role", "LocalManagedPolicy", "AWSManagedPolicy")
@@ -92,16 +111,37 @@ ASSOCIATION_FIELDS = (
     "serviceAccount",
     "roleArn",
 )
+# botocore's EKS model: ClusterName, pattern ^[0-9A-Za-z][A-Za-z0-9\-_]*, length 1 to 100
 CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
+# the shape of every region of botocore's partitions (us-east-1, us-gov-west-1, cn-north-1,
+# eu-isoe-west-1, us-isob-east-1, eusc-de-east-1), and of regions yet to come
+REGION_NAME = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-\d+$")
+NO_CLUSTER_GAP = (
+    "eks: no cluster named (--cluster or cluster.name in the configuration): the cluster's OIDC issuer "
+    "and Pod Identity associations were not collected"
+)
 AWS_MANAGED_POLICY = re.compile(r"^arn:[a-z-]+:iam::aws:policy/")
 # answers meaning the thing asked about is gone (deleted between listing and describing): not a gap
 GONE = frozenset({"ResourceNotFoundException", "NotFoundException"})
-# errors about the caller or the endpoint rather than one item: the next item would fail alike
-CALLER_CODES = re.compile(
+# answers rejecting the credentials themselves: every later call would be rejected alike
+CREDENTIAL_CODES = re.compile(
     r"^(ExpiredToken.*|InvalidClientTokenId|UnrecognizedClient.*|InvalidSignature.*|"
-    r"SignatureDoesNotMatch|IncompleteSignature|AuthFailure|RequestExpired|.*Throttl.*|"
-    r"TooManyRequests.*|RequestLimitExceeded|SlowDown)$"
+    r"SignatureDoesNotMatch|IncompleteSignature|AuthFailure|RequestExpired|InvalidAccessKeyId|"
+    r"MissingAuthenticationToken)$"
 )
+# errors about the caller or the endpoint rather than one item: the next item would fail alike
+CALLER_CODES = re.compile(r"^(.*Throttl.*|TooManyRequests.*|RequestLimitExceeded|SlowDown)$")
+# raised before a request is sent: no credentials could be loaded or refreshed
+CREDENTIAL_ERRORS: tuple[type[Exception], ...] = (
+    NoCredentialsError,
+    PartialCredentialsError,
+    CredentialRetrievalError,
+    TokenRetrievalError,
+    NoAuthTokenError,
+    SSOError,
+)
+# the endpoint refused, could not be connected to (DNS, proxy, TLS) or did not answer in time
+UNREACHABLE_ERRORS: tuple[type[Exception], ...] = (EndpointUnreachable, ReadTimeoutError)
 
 
 class MalformedAnswer(Exception):
@@ -112,7 +152,6 @@ class MalformedAnswer(Exception):
 ITEM_ERRORS: tuple[type[Exception], ...] = (
     MalformedAnswer,
     ConnectionClosedError,
-    ReadTimeoutError,
     ResponseStreamingError,
     IncompleteReadError,
     ResponseParserError,
@@ -132,15 +171,47 @@ class _Fault:
     code: str
     message: str
     caller: bool  # concerns the caller or the endpoint, not the one item asked about
+    # why no later call can succeed either (the endpoint unreachable, the credentials rejected): the
+    # whole collection stops
+    fatal: str | None = None
 
 
-def _fault(error: Exception) -> _Fault:
+@dataclass(frozen=True, slots=True)
+class _Timeouts:
+    connect: float = CONNECT_TIMEOUT
+    read: float = READ_TIMEOUT
+
+
+def _fault(error: Exception, timeouts: _Timeouts | None = None) -> _Fault:
+    timeouts = timeouts or _Timeouts()
     if isinstance(error, ClientError):
         detail = error.response.get("Error", {}) if isinstance(error.response, dict) else {}
         code = str(detail.get("Code") or "Unknown")
-        message = str(detail.get("Message") or error)
-        return _Fault(code, " ".join(message.split()), bool(CALLER_CODES.match(code)))
-    return _Fault(type(error).__name__, " ".join(str(error).split()), not isinstance(error, ITEM_ERRORS))
+        message = " ".join(str(detail.get("Message") or error).split())
+        if CREDENTIAL_CODES.match(code):
+            return _Fault(code, message, True, "the credentials were rejected (invalid or expired)")
+        return _Fault(code, message, bool(CALLER_CODES.match(code)))
+    code, message = type(error).__name__, " ".join(str(error).split())
+    if isinstance(error, CREDENTIAL_ERRORS):
+        return _Fault(code, message, True, "no valid credentials could be loaded")
+    if isinstance(error, ConnectTimeoutError):
+        return _Fault(
+            code,
+            message,
+            True,
+            f"the endpoint cannot be reached (no connection within {timeouts.connect:g}s)",
+        )
+    if isinstance(error, ReadTimeoutError):
+        return _Fault(
+            code, message, True, f"the endpoint does not answer (no answer within {timeouts.read:g}s)"
+        )
+    if isinstance(error, UNREACHABLE_ERRORS):
+        return _Fault(code, message, True, "the endpoint cannot be reached")
+    return _Fault(code, message, not isinstance(error, ITEM_ERRORS))
+
+
+class _Stopped(Exception):
+    """The collection ends: a call showed the endpoint unreachable or the credentials rejected."""
 
 
 def _whole_body(response_dict: dict[str, Any], operation_model: Any, **_: Any) -> None:
@@ -216,42 +287,74 @@ class _Collection:
         progress: Progress,
         page_size: int | None,
         max_attempts: int,
+        connection_attempts: int,
+        timeouts: _Timeouts,
         workers: int,
     ) -> None:
         self.session = session
         self.progress = progress
         self.page_size = page_size
         self.workers = max(1, workers)
+        self.timeouts = timeouts
+        self.connection_attempts = max(1, min(connection_attempts, max_attempts))
         self.config = Config(
             retries={"mode": "adaptive", "total_max_attempts": max_attempts},
+            connect_timeout=timeouts.connect,
+            read_timeout=timeouts.read,
             user_agent_extra=f"iamscope/{__version__}",
             max_pool_connections=max(10, 2 * self.workers),
         )
         self.files: dict[str, Any] = {}
         self.gaps: list[str] = []
         self.notes: list[str] = []
+        self.stopped = False  # a fatal fault was met: nothing more is asked
         self._clients: dict[tuple[str, str], Any] = {}
 
     # --- plumbing --------------------------------------------------------------------------------
 
+    def _connection_retry(self, attempts: int, caught_exception: Any = None, **_: Any) -> bool | None:
+        """A needs-retry handler ahead of botocore's: a call whose endpoint cannot be connected to or
+        does not answer is tried `connection_attempts` times, not the whole retry budget (False
+        tells botocore not to retry; None leaves the decision to its retry handler)."""
+        if isinstance(caught_exception, UNREACHABLE_ERRORS) and attempts >= self.connection_attempts:
+            return False
+        return None
+
     def client(self, service: str, region: str) -> Any:
+        self.check()
         key = (service, region)
         if key not in self._clients:
             client = self.session.client(service, region_name=region, config=self.config)
             client.meta.events.register("before-parse", _whole_body)
+            service_id = client.meta.service_model.service_id.hyphenize()
+            client.meta.events.register_first(f"needs-retry.{service_id}", self._connection_retry)
             self._clients[key] = client
         return self._clients[key]
 
+    def check(self) -> None:
+        """Raise _Stopped once a fatal fault was met: no later call may be made."""
+        if self.stopped:
+            raise _Stopped
+
+    def fault(self, error: Exception) -> _Fault:
+        return _fault(error, self.timeouts)
+
     def gap(self, service: str, operation: str, where: str, fault: _Fault, detail: str = "") -> None:
         line = f"{service} {operation} ({where}): {fault.code}: {fault.message}"
-        self.gaps.append(f"{line} ({detail})" if detail else line)
+        line = f"{line} ({detail})" if detail else line
+        if fault.fatal is not None:
+            # one line for the whole rest: every later call would fail the same way
+            line += f"; {fault.fatal}, so nothing more was asked of AWS"
+            self.stopped = True
+        self.gaps.append(line)
 
     def call(self, service: str, region: str, operation: str, where: str, **params: Any) -> Any:
         """One call; its answer as the CLI prints it, or None with a gap line."""
+        client = self.client(service, region)
         try:
-            answer = getattr(self.client(service, region), xform_name(operation))(**params)
+            answer = getattr(client, xform_name(operation))(**params)
         except FAILURES as error:
-            self.gap(service, operation, where, _fault(error))
+            self.gap(service, operation, where, self.fault(error))
             return None
         return _cli(answer)
 
@@ -269,8 +372,9 @@ class _Collection:
         and records a gap that says how far the listing got."""
         size = min(self.page_size or MAX_PAGE[operation], MAX_PAGE[operation])
         listing = _Listing(items={k: [] for k in result_keys})
+        client = self.client(service, region)
         try:
-            paginator = self.client(service, region).get_paginator(xform_name(operation))
+            paginator = client.get_paginator(xform_name(operation))
             for page in paginator.paginate(**params, PaginationConfig={"PageSize": size}):
                 for key in result_keys:
                     listing.items[key].extend(_cli(page.get(key) or []))
@@ -278,7 +382,7 @@ class _Collection:
                 listing.last = page
                 self.progress.advance()
         except FAILURES as error:
-            listing.fault = _fault(error)
+            listing.fault = self.fault(error)
             read = sum(len(v) for v in listing.items.values())
             detail = (
                 f"after {_plural(listing.pages, 'page')}, {_plural(read, noun)} read: the listing is partial"
@@ -302,6 +406,7 @@ class _Collection:
         """`call` for every item, a few at a time, one progress unit each. A failure about one item
         skips that item; a failure about the caller or the endpoint (credentials, throttling after
         the retries, no route) stops the rest. Gap lines say which and how many were not read."""
+        self.check()
         stop = threading.Event()
 
         def run(item: T) -> tuple[R | None, _Fault | None, bool]:
@@ -310,7 +415,7 @@ class _Collection:
             try:
                 return call(item), None, False
             except FAILURES as error:
-                fault = _fault(error)
+                fault = self.fault(error)
                 if fault.caller:
                     stop.set()
                 return None, fault, False
@@ -467,7 +572,7 @@ class _Collection:
         try:
             client = self.client("kms", region)
         except FAILURES as error:  # a region no endpoint can be made for (from a key ARN)
-            self.gap("kms", "DescribeKey", region, _fault(error), f"{_plural(len(refs), 'key')} not read")
+            self.gap("kms", "DescribeKey", region, self.fault(error), f"{_plural(len(refs), 'key')} not read")
             return
         self.progress.step(f"kms {region}: keys", len(refs))
         described = self.each(
@@ -538,7 +643,10 @@ class _Collection:
                 answer = _cli(self.client("eks", region).describe_cluster(name=name))
                 _inner(answer, "DescribeCluster", "cluster", "name", "arn")
             except FAILURES as error:
-                fault = _fault(error)
+                fault = self.fault(error)
+                if fault.fatal is not None:
+                    self.gap("eks", "DescribeCluster", region, fault)
+                    return
                 if fault.code not in GONE:
                     faults.append((region, fault))
             else:
@@ -613,6 +721,41 @@ def _key_region(ref: str, region: str) -> str:
     return parts[3] if ref.startswith("arn:") and len(parts) > 5 and parts[3] else region
 
 
+def check_credentials(session: Any) -> None:
+    """Refuse to start without credentials: every call would fail alike, and no call is needed to
+    know it (a profile that assumes a role or uses SSO loads its credentials lazily, at the first
+    call; if they are then refused, that call's gap says so)."""
+    try:
+        credentials = session.get_credentials()
+    except BotoCoreError as error:
+        raise UsageError(f"the AWS credentials cannot be loaded: {' '.join(str(error).split())}") from None
+    if credentials is None:
+        raise UsageError(
+            "no AWS credentials found (none in the environment, the shared credentials and config "
+            "files, --profile, SSO or an instance role): configure some, e.g. with `aws configure` or "
+            "`aws sso login`"
+        )
+
+
+def check_region(region: str) -> str:
+    """`region` if it has the shape of an AWS region name, else a UsageError."""
+    if not REGION_NAME.match(region):
+        raise UsageError(
+            f"{region!r} is not an AWS region name (like eu-west-1, us-gov-west-1 or cn-north-1)"
+        )
+    return region
+
+
+def check_cluster(name: str) -> str:
+    """`name` if EKS accepts it as a cluster name, else a UsageError."""
+    if not CLUSTER_NAME.match(name):
+        raise UsageError(
+            f"{name!r} is not an EKS cluster name (1 to 100 letters, digits, hyphens and underscores, "
+            "starting with a letter or digit)"
+        )
+    return name
+
+
 def collect_aws(
     session: Any,
     *,
@@ -621,25 +764,50 @@ def collect_aws(
     progress: Progress = _SILENT,
     page_size: int | None = None,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    connection_attempts: int = CONNECTION_ATTEMPTS,
+    connect_timeout: float = CONNECT_TIMEOUT,
+    read_timeout: float = READ_TIMEOUT,
     workers: int = WORKERS,
 ) -> Collected:
     """Read the account `session` reaches: IAM roles and managed policies, and in each region its
     secrets (with their resource policies), parameters and the KMS keys those name; with `cluster`,
-    the EKS cluster of that name (from whichever region holds it) and its Pod Identity associations.
+    the EKS cluster of that name (from whichever region holds it) and its Pod Identity associations
+    (without, a gap says they were not collected).
 
     `page_size` bounds every listing's pages (tests use small ones); `max_attempts` is botocore's
-    adaptive retry budget per call. Never raises for what AWS answers or fails to answer: every
-    unreadable part is a line of `Collected.gaps`."""
+    adaptive retry budget per call, `connection_attempts` the budget of a call whose endpoint cannot
+    be reached; `connect_timeout` and `read_timeout` bound each attempt (seconds). Raises UsageError
+    for bad arguments or when no credentials can be found, before any call; never raises for what
+    AWS answers or fails to answer: every unreadable part is a line of `Collected.gaps`, and an
+    unreachable endpoint or rejected credentials end the collection with one such line."""
     if page_size is not None and page_size < 1:
         raise UsageError(f"page size {page_size}: must be at least 1")
-    if cluster is not None and not CLUSTER_NAME.match(cluster):
-        raise UsageError(f"{cluster!r} is not an EKS cluster name")
+    if connect_timeout <= 0 or read_timeout <= 0:
+        raise UsageError("the AWS connect and read timeouts must be positive")
+    if cluster is not None:
+        check_cluster(cluster)
     ordered = list(dict.fromkeys(regions)) or [r for r in (getattr(session, "region_name", None),) if r]
     if not ordered:
         raise UsageError("no AWS region: give at least one region")
+    for region in ordered:
+        check_region(region)
+    check_credentials(session)
     run = _Collection(
-        session, progress=progress, page_size=page_size, max_attempts=max_attempts, workers=workers
+        session,
+        progress=progress,
+        page_size=page_size,
+        max_attempts=max_attempts,
+        connection_attempts=connection_attempts,
+        timeouts=_Timeouts(connect=connect_timeout, read=read_timeout),
+        workers=workers,
     )
+    with contextlib.suppress(_Stopped):  # the gap that stopped it says why
+        _collect(run, ordered, cluster)
+    return Collected(files=dict(sorted(run.files.items())), gaps=tuple(run.gaps), notes=tuple(run.notes))
+
+
+def _collect(run: _Collection, ordered: Sequence[str], cluster: str | None) -> None:
+    """Every step, in order; gaps come out in this order too."""
     run.identity(ordered[0])
     run.authorization(ordered[0])
     refs: dict[str, set[str]] = {}
@@ -656,4 +824,7 @@ def collect_aws(
         run.keys(region, refs.get(region, ()))
     if cluster is not None:
         run.cluster(cluster, ordered)
-    return Collected(files=dict(sorted(run.files.items())), gaps=tuple(run.gaps), notes=tuple(run.notes))
+    else:
+        run.check()
+        # the scan of this snapshot would say it lacks the cluster: the collection says so first
+        run.gaps.append(NO_CLUSTER_GAP)

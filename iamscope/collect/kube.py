@@ -13,8 +13,15 @@ Secret's `data`, and whatever the server answers, only metadata is kept, without
 `last-applied-configuration` annotation (which `kubectl apply` fills with the whole Secret).
 
 What cannot be read becomes a gap, one line each; other kinds are still listed. A 401, or an API
-server that cannot be connected to at all, stops the collection: later kinds are gaps too, since
-every request would fail the same way (and a silent network would cost a connect timeout each)."""
+server that cannot be connected to at all, stops the collection with one gap line that names the
+kinds not listed, since every request would fail the same way (and a silent network would cost a
+timeout each). A first request that times out, drops or fails its TLS handshake before the server
+ever answered means the same: the API server is unreachable.
+
+The Kubernetes client logs an exec credential plugin's failure with `logging.error` on the root
+logger (which, with no handler configured, installs one on stderr for good) and urllib3 logs every
+retry: while a client is made and used here those records are kept from the terminal (nothing of the
+logging configuration stays changed), and a failed exec plugin is a UsageError."""
 
 from __future__ import annotations
 
@@ -22,8 +29,11 @@ import http
 import importlib
 import inspect
 import json
+import logging
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -43,8 +53,13 @@ JSON_ACCEPT = "application/json"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 SPC_GROUP = "secrets-store.csi.x-k8s.io"
 DEFAULT_KUBECONFIG = "~/.kube/config"
-CONNECT_TIMEOUT = 10.0
+CONNECT_TIMEOUT = 10.0  # seconds to connect and complete the TLS handshake
+READ_TIMEOUT = 60.0  # seconds to wait for an answer
 UNREACHABLE = "cannot connect to the API server"
+# the timeout urllib3 names in its message ("Read timed out. (read timeout=10)"): the one that applied
+_NAMED_TIMEOUT = re.compile(r"\((?:connect|read) timeout=([0-9.]+)\)")
+# loggers the client and its HTTP library write to, besides the root logger
+CLIENT_LOGGERS = ("urllib3", "kubernetes", "client")
 RETRY_AFTER_MAX = 30  # seconds; urllib3 would otherwise wait up to 6 hours if a server asked it to
 _SILENT = NoProgress()
 
@@ -55,6 +70,8 @@ class ApiClient(Protocol):
 
     configuration: Any
     rest_client: Any
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -131,6 +148,57 @@ def _context_names(files: Sequence[str]) -> list[str]:
     return names
 
 
+class _Kept(logging.Handler):
+    """Keeps the records it is given (instead of printing them)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def client_errors(self) -> list[str]:
+        """The errors the Kubernetes client itself logged (an exec plugin that failed), one line each."""
+        return [
+            " ".join(record.getMessage().split())
+            for record in self.records
+            if record.levelno >= logging.ERROR and "kubernetes" in Path(record.pathname).parts
+        ]
+
+
+@contextmanager
+def _quiet_client_logs() -> Iterator[_Kept]:
+    """While it runs, what the Kubernetes client and urllib3 log is kept, not printed: a handler of
+    ours on the root logger (so that `logging.error` finds one and installs none on stderr), a root
+    filter for the client's own root records, and the client's loggers not propagating. All of it is
+    undone on the way out."""
+    kept = _Kept()
+    root = logging.getLogger()
+
+    def not_from_client(record: logging.LogRecord) -> bool:
+        if "kubernetes" in Path(record.pathname).parts:
+            kept.emit(record)  # kept, and not handed to any other handler of the root logger
+            return False
+        return True
+
+    loggers = [logging.getLogger(name) for name in CLIENT_LOGGERS]
+    propagate = [logger.propagate for logger in loggers]
+    root.addHandler(kept)
+    root.addFilter(not_from_client)
+    for logger in loggers:
+        logger.addHandler(kept)
+        logger.propagate = False
+    try:
+        yield kept
+    finally:
+        for logger, before in zip(loggers, propagate, strict=True):
+            logger.removeHandler(kept)
+            logger.propagate = before
+        root.removeFilter(not_from_client)
+        root.removeHandler(kept)
+
+
 def kube_client(context: str | None, kubeconfig: str | None = None) -> ApiClient:
     """A client for the cluster of `context` (the current context when None) in `kubeconfig`, else in
     the files of `KUBECONFIG`, else in ~/.kube/config; the pod's own service account (in-cluster
@@ -180,13 +248,19 @@ def kube_client(context: str | None, kubeconfig: str | None = None) -> ApiClient
     if context and context not in names:
         known = ", ".join(sorted(set(names))) or "none"
         raise UsageError(f"kubeconfig {where}: no context {context!r} (its contexts: {known})")
-    try:
-        api = config.new_client_from_config(
-            config_file=os.pathsep.join(files), context=context, persist_config=False
-        )
-    except errors as error:
-        what = f" context {context!r}" if context else ""
-        raise UsageError(f"kubeconfig {where}{what}: {_first_line(error)}") from None
+    what = f" context {context!r}" if context else ""
+    with _quiet_client_logs() as kept:
+        try:
+            api = config.new_client_from_config(
+                config_file=os.pathsep.join(files), context=context, persist_config=False
+            )
+        except errors as error:
+            raise UsageError(f"kubeconfig {where}{what}: {_first_line(error)}") from None
+    failed = kept.client_errors()
+    if failed:
+        # the client logs the failure and goes on without credentials: every request would be a 401
+        api.close()
+        raise UsageError(f"kubeconfig {where}{what}: the exec credential plugin failed: {failed[0]}")
     return api
 
 
@@ -228,31 +302,44 @@ def _status_reason(status: int, raw: bytes) -> str:
     return f"{status} {phrase}: {message}" if message else f"{status} {phrase}"
 
 
-def _transport_reason(error: BaseException, timeout: float) -> str:
+def _named_timeout(error: BaseException, default: float) -> float:
+    found = _NAMED_TIMEOUT.search(str(error))
+    return float(found.group(1)) if found else default
+
+
+def _transport_reason(error: BaseException, connect: float, read: float, *, answered: bool) -> str:
+    """The one-line reason of a request that got no answer. Before the server ever answered, any
+    such failure (a timeout, a dropped connection, a failed TLS handshake) means it is unreachable."""
     if isinstance(error, urllib3.exceptions.MaxRetryError) and error.reason is not None:
         error = error.reason
     # before the timeouts: urllib3's NewConnectionError is a ConnectTimeoutError, for compatibility
     if isinstance(error, urllib3.exceptions.NewConnectionError):
         return f"{UNREACHABLE}: {_first_line(error)}"
     if isinstance(error, urllib3.exceptions.ConnectTimeoutError):
-        return f"{UNREACHABLE}: no connection within {min(timeout, CONNECT_TIMEOUT):g}s"
+        return f"{UNREACHABLE}: no connection within {_named_timeout(error, connect):g}s"
     if isinstance(error, (urllib3.exceptions.TimeoutError, TimeoutError)):
-        return f"timed out (no answer within {timeout:g}s)"
+        # urllib3 names the timeout that applied: the connect timeout while the TLS handshake runs
+        reason = f"no answer within {_named_timeout(error, read):g}s"
+        return f"{UNREACHABLE}: {reason}" if not answered else f"timed out ({reason})"
     if isinstance(error, urllib3.exceptions.ProtocolError):
         detail = error.args[0] if error.args and isinstance(error.args[0], str) else _first_line(error)
-        return f"connection dropped: {detail}"
-    if isinstance(error, urllib3.exceptions.SSLError):
-        return f"TLS error: {_first_line(error)}"
-    return f"request failed: {type(error).__name__}: {_first_line(error)}"
+        reason = f"connection dropped: {detail}"
+    elif isinstance(error, urllib3.exceptions.SSLError):
+        reason = f"TLS error: {_first_line(error)}"
+    else:
+        reason = f"request failed: {type(error).__name__}: {_first_line(error)}"
+    return f"{UNREACHABLE}: {reason}" if not answered else reason
 
 
 class _Api:
-    def __init__(self, client: ApiClient, timeout: float) -> None:
+    def __init__(self, client: ApiClient, timeout: float, connect_timeout: float) -> None:
         self.configuration = client.configuration
         self.pool = client.rest_client.pool_manager
         self.host = str(self.configuration.host).rstrip("/")
         self.timeout = timeout
-        self.urllib3_timeout = urllib3.Timeout(connect=min(timeout, CONNECT_TIMEOUT), read=timeout)
+        self.connect_timeout = min(timeout, connect_timeout)
+        self.urllib3_timeout = urllib3.Timeout(connect=self.connect_timeout, read=timeout)
+        self.answered = False  # whether the server has answered any request yet
         # a refused or failed connection is tried again, and a 429 (API Priority and Fairness asks the
         # client to come back after Retry-After); any other request that was answered is not repeated
         retry: dict[str, Any] = {
@@ -291,12 +378,14 @@ class _Api:
                 retries=self.retries,
                 redirect=False,
             )
+            self.answered = True
             try:
                 status, raw = int(response.status), response.read()
             finally:
                 response.release_conn()
         except (urllib3.exceptions.HTTPError, OSError) as error:
-            raise _Failure(_transport_reason(error, self.timeout)) from None
+            reason = _transport_reason(error, self.connect_timeout, self.timeout, answered=self.answered)
+            raise _Failure(reason) from None
         if status != 200:
             raise _Failure(_status_reason(status, raw), status)
         try:
@@ -416,22 +505,44 @@ def collect_kube(
     *,
     page_size: int = 500,
     progress: Progress = _SILENT,
-    timeout: float = 60.0,
+    timeout: float = READ_TIMEOUT,
+    connect_timeout: float = CONNECT_TIMEOUT,
 ) -> Collected:
-    """List every kind the scan reads; `k8s/<plural>.json` per kind, one gap per kind not (fully) read."""
+    """List every kind the scan reads; `k8s/<plural>.json` per kind, one gap per kind not (fully)
+    read, or a single gap when the API server cannot be reached or rejects the credentials.
+    `timeout` bounds the wait for each answer, `connect_timeout` each connection and TLS handshake
+    (seconds)."""
     if page_size < 1:
         raise UsageError(f"page size {page_size}: must be at least 1")
-    api = _Api(client, timeout)
+    if timeout <= 0 or connect_timeout <= 0:
+        raise UsageError("the Kubernetes connect and read timeouts must be positive")
+    api = _Api(client, timeout, connect_timeout)
+    with _quiet_client_logs() as kept:
+        return _collect(api, page_size, progress, kept)
+
+
+def _stop_reason(resource: Resource, failure: _Failure, later: Sequence[Resource], kept: _Kept) -> str:
+    """What a 401 or an unreachable server adds to its gap line: why nothing more was asked, and what."""
+    rest = ", ".join(r.plural for r in later)
+    if failure.status == http.HTTPStatus.UNAUTHORIZED:
+        why = "the API server rejected the credentials (an expired token?)"
+        failed = kept.client_errors()
+        if failed:
+            why += f"; the exec credential plugin failed: {failed[-1]}"
+    else:
+        why = ""  # the reason says so already: "cannot connect to the API server: ..."
+    lead = f"; {why}, so" if why else "; so"
+    if resource is RESOURCES[0]:
+        return f"{lead} no kind was listed"
+    return f"{lead} no later kind was listed ({rest})" if rest else (f"; {why}" if why else "")
+
+
+def _collect(api: _Api, page_size: int, progress: Progress, kept: _Kept) -> Collected:
     files: dict[str, Any] = {}
     gaps: list[str] = []
     notes: list[str] = []
-    # why the rest is not asked for: after a 401 or without a connection every request fails alike
-    stopped: str | None = None
-    for resource in RESOURCES:
+    for at, resource in enumerate(RESOURCES):
         first = resource.group_version(resource.versions[0])
-        if stopped is not None:
-            gaps.append(f"list {resource.plural} ({first}): not listed: {stopped}")
-            continue
         progress.step(f"k8s {resource.plural}")
         tried: list[str] = []
         for version in resource.versions:
@@ -467,13 +578,9 @@ def collect_kube(
             gap += " (the list expired again after relisting from the start)"
         if listed.pages:
             gap += f" (after {_pages(listed.pages)}; the {len(listed.items)} items read are kept)"
-        if failure.status == http.HTTPStatus.UNAUTHORIZED:
-            gap += (
-                "; the API server rejected the credentials (an expired token?), so no later kind was listed"
-            )
-            stopped = f"the credentials were rejected (401) while listing {resource.plural}"
-        elif failure.unreachable:
-            gap += "; so no later kind was listed"
-            stopped = f"the API server could not be reached while listing {resource.plural}"
+        if failure.status == http.HTTPStatus.UNAUTHORIZED or failure.unreachable:
+            # every later request would fail alike (and an unreachable server costs a timeout each)
+            gaps.append(gap + _stop_reason(resource, failure, RESOURCES[at + 1 :], kept))
+            break
         gaps.append(gap)
     return Collected(files=files, gaps=tuple(gaps), notes=tuple(notes))

@@ -23,8 +23,9 @@ def dump(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def _previous(out: Path) -> list[str] | None:
-    """The files an earlier collection wrote into `out`, or None when `out` may not be written."""
+def _previous(out: Path) -> list[str]:
+    """The files an earlier collection wrote into `out` (checked: each one a file collect writes,
+    inside `out`); a UsageError when `out` may not be written."""
     if not out.exists():
         return []
     if not out.is_dir():
@@ -35,15 +36,42 @@ def _previous(out: Path) -> list[str] | None:
             listed = json.loads(marker.read_text(encoding="utf-8")).get("files", [])
         except (OSError, ValueError, AttributeError):
             listed = None
-        if isinstance(listed, list) and all(isinstance(f, str) for f in listed):
-            return listed
-        raise UsageError(f"--out {out}: {MARKER} is not one iamscope collect wrote")
+        if not isinstance(listed, list) or not all(isinstance(f, str) for f in listed):
+            raise UsageError(f"--out {out}: {MARKER} is not one iamscope collect wrote")
+        for entry in listed:
+            if not _inside(out, entry):
+                # collect removes what its marker lists: a crafted marker must not make it delete
+                # anything but the files a collection writes
+                raise UsageError(
+                    f"--out {out}: {MARKER} lists {entry!r}, which is not a file iamscope collect "
+                    "writes (aws/..., k8s/... or incomplete.json inside the directory); refusing to "
+                    "collect into it"
+                )
+        return listed
     if any(out.iterdir()):
         raise UsageError(
             f"--out {out}: the directory is not empty and was not written by iamscope collect; "
             "give a new or empty directory"
         )
     return []
+
+
+def _shape_ok(relative: str) -> bool:
+    """A relative path collect writes: `incomplete.json`, or a file under aws/ or k8s/, no `..`."""
+    path = Path(relative)
+    parts = path.parts
+    if not relative or path.is_absolute() or path.drive or ".." in parts or "\\" in relative:
+        return False
+    return relative == INCOMPLETE or (len(parts) >= 2 and parts[0] in ("aws", "k8s"))
+
+
+def _inside(out: Path, relative: str) -> bool:
+    """Whether `relative` is a path collect writes and, symbolic links resolved, stays inside `out`."""
+    if not _shape_ok(relative):
+        return False
+    root = out.resolve()
+    target = (out / relative).resolve()
+    return target != root and target.is_relative_to(root)
 
 
 def _safe(relative: str) -> str:
@@ -54,11 +82,12 @@ def _safe(relative: str) -> str:
 
 
 def write_collection(out: Path, collected: Collected) -> list[str]:
-    """Write the state directory; returns the relative paths written, sorted."""
+    """Write the state directory; returns the relative paths written, sorted. The gaps are kept in
+    the order they were met (the order of the collection's steps: the first is often the cause)."""
     previous = _previous(out)
     files = {_safe(name): dump(value) for name, value in collected.files.items()}
     if collected.gaps:
-        files[INCOMPLETE] = dump({"schema": INCOMPLETE_SCHEMA, "gaps": sorted(set(collected.gaps))})
+        files[INCOMPLETE] = dump({"schema": INCOMPLETE_SCHEMA, "gaps": list(dict.fromkeys(collected.gaps))})
     written = sorted(files)
     files[MARKER] = dump({"files": written})
     for relative in files:
@@ -68,8 +97,9 @@ def write_collection(out: Path, collected: Collected) -> list[str]:
         except OSError as error:
             raise UsageError(f"{parent}: cannot create the directory: {error.strerror}") from None
     write_all_atomic({out / relative: text for relative, text in sorted(files.items())})
-    for stale in sorted(set(previous or ()) - set(written)):
+    for stale in sorted(set(previous) - set(written)):
         path = out / stale
-        if ".." not in Path(stale).parts and path.is_file():
+        # checked again right before: only a file collect writes, inside `out`, is ever removed
+        if _inside(out, stale) and path.is_file() and not path.is_symlink():
             path.unlink()
     return written

@@ -20,11 +20,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError, ConnectionClosedError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    NoCredentialsError,
+    ProxyConnectionError,
+    ReadTimeoutError,
+)
 
 from iamscope.aws.snapshot import build_aws_inventory, read_snapshot
-from iamscope.collect.aws import collect_aws
+from iamscope.collect.aws import CONNECTION_ATTEMPTS, collect_aws
 from iamscope.collect.result import Collected
+from iamscope.errors import UsageError
 from iamscope.files import InputReader
 from tests.collect.aws_calls import (
     Recorder,
@@ -40,6 +48,7 @@ from tests.collect.aws_proxy import AwsProxy, Drop, Error
 from tests.collect.aws_seed import CLUSTER, Seed, seed_realistic
 from tests.collect.conftest import REGIONS, clean_aws_environment, module_environment, reset, session
 from tests.collect.eks_standin import EksStandIn
+from tests.collect.silent import Silent
 
 ATTEMPTS = 3
 DENIED = (
@@ -236,21 +245,30 @@ def test_expired_token_after_the_first_page_of_parameters(
             else None
         )
     faulty, recorder = account.collect_with(aws)
-    # moto pages parameters by 10 whatever MaxResults says; eu-central-1 has a single page
+    # moto pages parameters by 10 whatever MaxResults says
     assert faulty.gaps == (
         f"ssm DescribeParameters ({REGIONS[0]}): ExpiredTokenException: {EXPIRED} "
-        "(after 1 page, 10 parameters read: the listing is partial)",
+        "(after 1 page, 10 parameters read: the listing is partial); the credentials were rejected "
+        "(invalid or expired), so nothing more was asked of AWS",
     )
     assert len(recorder.of("ssm:DescribeParameters", REGIONS[0])) == 2  # not retried
+    # an expired token fails every later call alike: none is made (no other region, no key, no EKS)
+    assert not [c for c in recorder.calls if c.region == REGIONS[1]]
+    assert not [c for c in recorder.calls if c.service in ("kms", "eks")]
     name = f"aws/ssm-describe-parameters-{REGIONS[0]}.json"
     partial = faulty.files[name]
     assert len(partial["Parameters"]) == 10
     assert all(p in clean.files[name]["Parameters"] for p in partial["Parameters"])
     assert partial["NextToken"]  # as the CLI prints a listing it did not finish
-    # the keys of the unread parameters are not described; everything else is as clean
-    assert_rest_as_clean(
-        clean, faulty, changed={name, f"aws/kms-keys-{REGIONS[0]}.json"} & _differing(clean, faulty)
-    )
+    # what was read before is as clean; nothing after it is written
+    read_before = {
+        "aws/sts-get-caller-identity.json",
+        "aws/iam-authorization-details.json",
+        f"aws/secretsmanager-list-secrets-{REGIONS[0]}.json",
+        f"aws/secretsmanager-resource-policies-{REGIONS[0]}.json",
+    }
+    assert set(faulty.files) == read_before | {name}
+    assert_rest_as_clean(clean, faulty, missing=set(clean.files) - set(faulty.files), changed={name})
     # offline, the file alone says it is partial
     for relative, value in faulty.files.items():
         (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
@@ -369,7 +387,7 @@ def test_access_denied_on_every_resource_policy_is_one_line(account: Account) ->
     assert faulty.files[f"aws/secretsmanager-resource-policies-{REGIONS[0]}.json"] == {"ResourcePolicies": []}
 
 
-def test_an_expired_token_stops_a_per_secret_loop(account: Account) -> None:
+def test_an_expired_token_stops_a_per_secret_loop_and_the_collection(account: Account) -> None:
     aws = session()
     seen: list[str] = []
 
@@ -383,49 +401,154 @@ def test_an_expired_token_stops_a_per_secret_loop(account: Account) -> None:
         return ClientError(error, "GetResourcePolicy")
 
     raise_in_call(aws, "secrets-manager.GetResourcePolicy", decide)
-    faulty, _ = account.collect_with(aws, workers=1)
+    faulty, recorder = account.collect_with(aws, workers=1)
     live = len(account.seed.secrets[REGIONS[0]]) - len(account.seed.deleted.get(REGIONS[0], []))
     assert faulty.gaps == (
         f"secretsmanager GetResourcePolicy ({REGIONS[0]}): ExpiredTokenException: {EXPIRED} "
-        f"(after 2 of {live} secrets: the rest not read)",
+        f"(after 2 of {live} secrets: the rest not read); the credentials were rejected (invalid or "
+        "expired), so nothing more was asked of AWS",
     )
     assert len(seen) == 3  # nothing asked after the token expired
     assert (
         len(faulty.files[f"aws/secretsmanager-resource-policies-{REGIONS[0]}.json"]["ResourcePolicies"]) == 2
     )
+    # not per service: no parameter, key or cluster is asked for either
+    assert recorder.calls[-1].name == "secretsmanager:GetResourcePolicy"
+    assert not [c for c in recorder.calls if c.service in ("ssm", "kms", "eks")]
 
 
-def test_no_credentials_at_all_is_gaps_not_a_traceback(
+def test_credentials_rejected_on_the_first_call_are_one_gap(account: Account) -> None:
+    aws = session()
+    message = "The security token included in the request is invalid."
+    answer_with(
+        aws,
+        "sts.GetCallerIdentity",
+        lambda request: query_error(
+            403, "InvalidClientTokenId", message, namespace="https://sts.amazonaws.com/doc/2011-06-15/"
+        ),
+    )
+    faulty, recorder = account.collect_with(aws)
+    assert faulty.gaps == (
+        f"sts GetCallerIdentity (global): InvalidClientTokenId: {message}; the credentials were "
+        "rejected (invalid or expired), so nothing more was asked of AWS",
+    )
+    assert faulty.files == {}
+    assert [c.name for c in recorder.calls] == ["sts:GetCallerIdentity"]
+    assert [s for s, _ in recorder.sends] == ["sts:GetCallerIdentity"]  # not retried
+
+
+def test_no_credentials_at_all_is_a_usage_error_before_any_call(
     account: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    collected, _recorder = account.collect()
-    why = "NoCredentialsError: Unable to locate credentials"
-    assert collected.files == {}
-    assert collected.gaps == (
-        f"sts GetCallerIdentity (global): {why}",
-        f"iam GetAccountAuthorizationDetails (global): {why}",
-        *(
-            f"{s} {o} ({r}): {why}"
-            for r in REGIONS
-            for s, o in (("secretsmanager", "ListSecrets"), ("ssm", "DescribeParameters"))
-        ),
-        *(f"eks DescribeCluster ({r}): {why}" for r in REGIONS),
-    )
+    with pytest.raises(UsageError, match=r"^no AWS credentials found \("):
+        account.collect()
     assert not account.proxy.seen
     assert not account.standin.seen
 
 
-def test_an_endpoint_that_does_not_answer(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
+def _unused_port() -> int:
     import socket
 
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+        return int(s.getsockname()[1])
+
+
+def test_a_refused_endpoint_stops_the_collection_after_two_attempts(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dead = f"http://127.0.0.1:{_unused_port()}"
     monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", dead)
-    collected, _recorder = account.collect()
+    collected, recorder = account.collect(max_attempts=10)
     why = f'EndpointConnectionError: Could not connect to the endpoint URL: "{dead}/"'
-    assert collected.gaps == tuple(f"secretsmanager ListSecrets ({r}): {why}" for r in REGIONS)
-    assert not any(n.startswith("aws/secretsmanager-") for n in collected.files)
-    assert "aws/ssm-describe-parameters-eu-west-1.json" in collected.files
+    assert collected.gaps == (
+        f"secretsmanager ListSecrets ({REGIONS[0]}): {why}; the endpoint cannot be reached, so nothing "
+        "more was asked of AWS",
+    )
+    # tried twice, not the ten attempts throttling gets; then nothing else is asked
+    assert [s for s in recorder.sends if s[0] == "secrets-manager:ListSecrets"] == [
+        ("secrets-manager:ListSecrets", REGIONS[0])
+    ] * CONNECTION_ATTEMPTS
+    assert recorder.calls[-1].name == "secretsmanager:ListSecrets"
+    assert sorted(collected.files) == [
+        "aws/iam-authorization-details.json",
+        "aws/sts-get-caller-identity.json",
+    ]
+
+
+def test_an_endpoint_that_accepts_but_never_answers_is_one_gap_within_the_timeouts(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Silent().running() as silent:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", silent.url)
+        collected, recorder = account.collect(max_attempts=10, read_timeout=0.3, connect_timeout=0.3)
+    assert collected.gaps == (
+        f'sts GetCallerIdentity (global): ReadTimeoutError: Read timeout on endpoint URL: "{silent.url}/"; '
+        "the endpoint does not answer (no answer within 0.3s), so nothing more was asked of AWS",
+    )
+    assert collected.files == {}
+    assert [c.name for c in recorder.calls] == ["sts:GetCallerIdentity"]
+    assert len(recorder.sends) == CONNECTION_ATTEMPTS
+    assert silent.connections == CONNECTION_ATTEMPTS
+
+
+def test_the_default_timeouts_are_explicit_and_bounded() -> None:
+    from iamscope.collect.aws import CONNECT_TIMEOUT, READ_TIMEOUT, _Collection, _Timeouts
+    from iamscope.collect.result import NoProgress
+
+    run = _Collection(
+        session(),
+        progress=NoProgress(),
+        page_size=None,
+        max_attempts=10,
+        connection_attempts=CONNECTION_ATTEMPTS,
+        timeouts=_Timeouts(),
+        workers=1,
+    )
+    assert (
+        (run.config.connect_timeout, run.config.read_timeout) == (CONNECT_TIMEOUT, READ_TIMEOUT) == (10, 30)
+    )
+
+
+@pytest.mark.parametrize(
+    ("error", "why"),
+    [
+        (
+            ConnectTimeoutError(endpoint_url="https://sts.amazonaws.com/"),
+            "the endpoint cannot be reached (no connection within 0.5s)",
+        ),
+        (
+            ReadTimeoutError(endpoint_url="https://sts.amazonaws.com/"),
+            "the endpoint does not answer (no answer within 2s)",
+        ),
+        (
+            ProxyConnectionError(proxy_url="http://proxy:3128", error="refused"),
+            "the endpoint cannot be reached",
+        ),
+        (NoCredentialsError(), "no valid credentials could be loaded"),
+        (
+            ClientError({"Error": {"Code": "SignatureDoesNotMatch", "Message": "m"}}, "ListSecrets"),
+            "the credentials were rejected (invalid or expired)",
+        ),
+    ],
+)
+def test_which_failures_stop_the_collection(error: Exception, why: str) -> None:
+    from iamscope.collect.aws import _fault, _Timeouts
+
+    assert _fault(error, _Timeouts(connect=0.5, read=2)).fatal == why
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ClientError({"Error": {"Code": "AccessDeniedException", "Message": "m"}}, "ListSecrets"),
+        ClientError({"Error": {"Code": "ThrottlingException", "Message": "m"}}, "ListSecrets"),
+        ConnectionClosedError(endpoint_url="https://sts.amazonaws.com/"),
+    ],
+)
+def test_which_failures_do_not_stop_the_collection(error: Exception) -> None:
+    from iamscope.collect.aws import _fault
+
+    assert _fault(error).fatal is None

@@ -24,6 +24,7 @@ from tests.collect.aws_seed import CLUSTER, DEMO, replace_all, seed_demo
 from tests.collect.conftest import REGIONS, reset, session
 from tests.collect.eks_standin import EksStandIn
 from tests.collect.kube_replay import ReplayCluster, demo_objects, demo_secrets, write_kubeconfig
+from tests.collect.silent import Silent
 
 CSIDRIVER_SKIP = "--k8s: skipped 1 object(s) of kind CSIDriver: not used by the analysis"
 
@@ -236,15 +237,89 @@ def test_a_forbidden_kind_makes_collect_and_every_later_scan_incomplete(live: Li
     assert code == 3
     assert document["complete"] is False
     assert any(g.endswith(recorded["gaps"][0]) for g in document["incomplete"])
+    # and so does a scan given the state's two halves one by one
+    halves = ("--k8s", str(out / "k8s"), "--aws", str(out / "aws"))
+    code, document, _ = scan_json(live, *halves, "--fail-on", "none")
+    assert code == 3
+    assert document["complete"] is False
+    assert any(g.endswith(recorded["gaps"][0]) for g in document["incomplete"])
+    # and the commands without an "incomplete" exit code warn, one line per gap
+    for command in (
+        ["audit"],
+        ["generate", "--out", str(tmp_path / "gen")],
+        ["harden", "--out", str(tmp_path / "h")],
+    ):
+        result = iamscope(live, *command, str(out), "--config", str(live.config))
+        assert result.returncode == 0, result.stderr
+        warned = [
+            line.removeprefix("iamscope: warning: the input is incomplete: ")
+            for line in result.stderr.splitlines()
+            if line.startswith("iamscope: warning: the input is incomplete: ")
+        ]
+        assert [w for w in warned if w.endswith(recorded["gaps"][0])], (command, result.stderr)
 
 
-def test_the_live_options_need_live(live: Live) -> None:
-    result = iamscope(live, "scan", str(live.expected), "--region", REGIONS[0])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--region", REGIONS[0]), "--region needs --live"),
+        (("--quiet",), "--quiet needs --live"),
+        (("--no-k8s", "--read-timeout", "5"), "--no-k8s, --read-timeout need --live"),
+    ],
+)
+def test_the_live_options_need_live(live: Live, args: tuple[str, ...], message: str) -> None:
+    result = iamscope(live, "scan", str(live.expected), *args)
     assert result.returncode == 2
-    assert result.stderr == (
-        "iamscope: error: --profile, --region, --cluster, --context, --kubeconfig, --no-k8s and --no-aws "
-        "need --live\n"
+    assert result.stderr == f"iamscope: error: {message}\n"
+
+
+def test_scan_live_takes_quiet_like_collect(live: Live) -> None:
+    regions = [arg for region in REGIONS for arg in ("--region", region)]
+    code, document, stderr = scan_json(live, "--live", "--quiet", *regions, "--context", "demo")
+    assert code == 1
+    assert stderr == "iamscope: warning: 1 mount(s) use provider 'vault': AWS analysis skipped for them\n"
+    assert document["complete"] is True
+
+
+def test_collect_without_a_cluster_name_is_incomplete_like_its_scan(live: Live, tmp_path: Path) -> None:
+    config = tmp_path / "no-cluster.yaml"
+    config.write_text("sync:\n  approved_namespaces: [legacy]\n", encoding="utf-8")
+    out = tmp_path / "state"
+    regions = [arg for region in REGIONS for arg in ("--region", region)]
+    result = iamscope(
+        live, "collect", "--out", str(out), *regions, "--context", "demo", "--config", str(config)
     )
+    assert result.returncode == 3
+    gap = (
+        "eks: no cluster named (--cluster or cluster.name in the configuration): the cluster's OIDC "
+        "issuer and Pod Identity associations were not collected"
+    )
+    assert result.stderr == f"iamscope: incomplete: {gap}\n"
+    assert "(incomplete)" in result.stdout
+    code, document, _ = scan_json(live, str(out), "--fail-on", "none")
+    assert code == 3
+    assert document["complete"] is False
+
+
+def test_collect_against_a_silent_aws_endpoint_ends_within_the_timeouts(live: Live, tmp_path: Path) -> None:
+    out = tmp_path / "state"
+    with Silent().running() as silent:
+        env = live.env | {"AWS_ENDPOINT_URL": silent.url}
+        args = ["collect", "--out", str(out), "--region", REGIONS[0], "--no-k8s", "--cluster", CLUSTER]
+        result = subprocess.run(
+            [sys.executable, "-m", "iamscope", *args, "--connect-timeout", "0.3", "--read-timeout", "0.3"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 3
+    assert result.stderr == (
+        f'iamscope: incomplete: sts GetCallerIdentity (global): ReadTimeoutError: Read timeout on endpoint URL: "{silent.url}/"; '
+        "the endpoint does not answer (no answer within 0.3s), so nothing more was asked of AWS\n"
+    )
+    assert silent.connections == 2
 
 
 def test_an_unknown_profile_is_a_usage_error(live: Live, tmp_path: Path) -> None:
