@@ -47,11 +47,15 @@ def rotation(assessment: Assessment) -> Rotation | None:
             continue
         enabled, interval = False, DEFAULT_INTERVAL
         for container in workload.pod.containers:
-            for arg in container.args:
-                name, _, value = arg.lstrip("-").partition("=")
+            args = list(container.args)
+            for i, arg in enumerate(args):
+                name, equals, value = arg.lstrip("-").partition("=")
                 if name == "enable-secret-rotation":
-                    enabled = value.lower() in ("", "true", "1")
+                    # Go's flag package: a boolean flag takes its value only after `=`
+                    enabled = value.lower() in ("", "true", "1", "t")
                 elif name == "rotation-poll-interval":
+                    if not equals and i + 1 < len(args):
+                        value = args[i + 1]  # `--rotation-poll-interval 15s`, as Go's flag package allows
                     interval = duration(value) or interval
         return Rotation(enabled=enabled, interval=interval, source=workload.id)
     return None

@@ -64,8 +64,23 @@ def fleet(state: State, replicas: int, secrets: int, parameters: int) -> None:
             {"secretsmanager_rps": 100.0},
             [("secretsmanager:eu-west-1:" + ACCOUNT, "50s")],
         ),
+        # the interval as a separate argument (Go's flag package takes `--flag value` for non-booleans)
+        (
+            ["--enable-secret-rotation=true", "--rotation-poll-interval", "10s"],
+            1000,
+            5,
+            0,
+            {"secretsmanager_rps": 100.0},
+            [("secretsmanager:eu-west-1:" + ACCOUNT, "50s")],
+        ),
     ],
-    ids=["under the SSM quota", "over the SSM quota", "rotation off", "a configured Secrets Manager quota"],
+    ids=[
+        "under the SSM quota",
+        "over the SSM quota",
+        "rotation off",
+        "a configured Secrets Manager quota",
+        "the interval as its own argument",
+    ],
 )
 def test_rotation_load_against_the_quota(
     tmp_path: Path,
