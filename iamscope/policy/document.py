@@ -14,7 +14,7 @@ import json
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from iamscope.errors import PolicyError
 from iamscope.policy.operators import OPERATORS, Operator, parse_date, parse_number
@@ -104,13 +104,18 @@ class PolicyDocument:
         return self.version == VARIABLES_VERSION
 
 
+def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    # `type(...) is dict` first: what json.loads returns, without the ABC's subclass check
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def _statement_label(index: int, sid: str | None) -> str:
     return f"statement {index}" + (f" (Sid {sid!r})" if sid else "")
 
 
 def load_document(raw: Any, *, name: str) -> Mapping[str, Any]:
     """Accept a policy as a dict, a JSON string, or a URL-encoded JSON string (as IAM's API returns)."""
-    if isinstance(raw, Mapping):
+    if _is_mapping(raw):
         return raw
     if isinstance(raw, str):
         for text in (raw, urllib.parse.unquote(raw)):
@@ -144,7 +149,7 @@ def parse_policy(raw: Any, *, name: str = "policy", kind: PolicyKind = "identity
     if "Statement" not in doc:
         raise PolicyError("the document has no Statement", source=name)
     raw_statements = doc["Statement"]
-    if isinstance(raw_statements, Mapping):
+    if _is_mapping(raw_statements):
         raw_statements = [raw_statements]
     if not isinstance(raw_statements, list):
         raise PolicyError("Statement must be an object or a list of objects", source=name)
@@ -155,19 +160,18 @@ def parse_policy(raw: Any, *, name: str = "policy", kind: PolicyKind = "identity
 
 
 def _parse_statement(raw: Any, index: int, *, name: str, kind: PolicyKind, version: str | None) -> Statement:
-    if not isinstance(raw, Mapping):
+    if not _is_mapping(raw):
         raise PolicyError("must be an object", source=name, where=_statement_label(index, None))
     sid = raw.get("Sid")
-    where = _statement_label(index, sid if isinstance(sid, str) else None)
 
     def fail(message: str) -> PolicyError:
+        where = _statement_label(index, sid if isinstance(sid, str) else None)
         return PolicyError(message, source=name, where=where)
 
     if sid is not None and not isinstance(sid, str):
         raise fail("Sid must be a string")
-    unknown = sorted(set(raw) - _STATEMENT_KEYS)
-    if unknown:
-        raise fail(f"unknown element {unknown[0]!r}")
+    if not _STATEMENT_KEYS.issuperset(raw):
+        raise fail(f"unknown element {sorted(set(raw) - _STATEMENT_KEYS)[0]!r}")
     effect = raw.get("Effect")
     if effect not in ("Allow", "Deny"):
         raise fail(f'Effect must be "Allow" or "Deny", got {effect!r}')
@@ -244,7 +248,7 @@ def _pair(
 def _principals(value: Any, fail: Any) -> Principals:
     if value == "*":
         return Principals(any=True, entries=())
-    if not isinstance(value, Mapping):
+    if not _is_mapping(value):
         raise fail('Principal must be "*" or an object of principal types')
     entries: list[tuple[str, str]] = []
     for raw_type, raw_values in value.items():
@@ -272,12 +276,12 @@ def _condition_values(raw: Any, fail: Any, where: str) -> tuple[str, ...]:
 def _conditions(raw: Any, fail: Any) -> tuple[Condition, ...]:
     if raw is None:
         return ()
-    if not isinstance(raw, Mapping):
+    if not _is_mapping(raw):
         raise fail("Condition must be an object")
     out: list[Condition] = []
     for raw_op, block in raw.items():
         qualifier, operator, if_exists = _operator(str(raw_op), fail)
-        if not isinstance(block, Mapping):
+        if not _is_mapping(block):
             raise fail(f"Condition {raw_op!r} must map condition keys to values")
         for key, raw_values in block.items():
             values = _condition_values(raw_values, fail, f"{raw_op} {key}")

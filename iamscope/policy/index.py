@@ -1,8 +1,8 @@
 """Which of N known ARNs an IAM Resource pattern matches, without testing every ARN against every
 pattern: later scans hold 100,000 secrets and 5,000 roles with several patterns each.
 
-The pattern's regex (wildcard.py) stays the only judge of a match; the index only narrows the
-candidates, and never drops one the regex would accept:
+The pattern's test (wildcard.py: its regex, or string operations that decide alike) stays the only
+judge of a match; the index only narrows the candidates, and never drops one the test would accept:
 
 - ARNs are bucketed by how many colons they contain. A pattern's literal colons each need one in the
   ARN, so an ARN with fewer colons than the pattern cannot match. An ARN with as many colons as the
@@ -21,7 +21,7 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from iamscope.policy.wildcard import Mode, compile_pattern, literal_prefix, resource_matches
+from iamscope.policy.wildcard import Mode, literal_prefix, matcher, resource_matches
 
 _HEAD = 5  # arn, partition, service, region, account
 
@@ -67,7 +67,7 @@ class ArnIndex:
         """The indexed ARNs the Resource-element pattern matches, sorted."""
         if pattern == "*":
             return self._all
-        regex = compile_pattern((pattern,), Mode.RESOURCE)
+        test = matcher(pattern, Mode.RESOURCE, False)
         colons = pattern.count(":")
         found: list[str] = []
         for count, bucket in self._buckets.items():
@@ -79,11 +79,9 @@ class ArnIndex:
                 for key, group in bucket.groups.items():
                     if all(p == k or resource_matches(p, k) for p, k in zip(head, key, strict=True)):
                         prefix = ":".join(key) + ":" + literal_prefix(rest)
-                        found.extend(a for a in _prefix_range(group, prefix) if regex.fullmatch(a))
+                        found.extend(a for a in _prefix_range(group, prefix) if test(a))
             else:
-                found.extend(
-                    a for a in _prefix_range(bucket.arns, literal_prefix(pattern)) if regex.fullmatch(a)
-                )
+                found.extend(a for a in _prefix_range(bucket.arns, literal_prefix(pattern)) if test(a))
         found.sort()
         return tuple(found)
 

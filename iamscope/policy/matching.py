@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from functools import lru_cache
 
 from iamscope.policy.arn import try_parse_arn
 from iamscope.policy.context import RequestContext
 from iamscope.policy.document import Principals, Statement
 from iamscope.policy.variables import UnknownVariable, substitute
-from iamscope.policy.wildcard import Mode, compile_pattern
+from iamscope.policy.wildcard import Mode, pieces_matcher
 
 
 def action_applies(statement: Statement, action: str) -> bool:
@@ -28,7 +29,7 @@ def resource_applies(statement: Statement, resource: str, context: RequestContex
         try:
             for pattern in patterns.with_variables:
                 pieces = substitute(pattern, context)  # may raise UnknownVariable
-                if pieces is not None and compile_pattern(pieces, Mode.RESOURCE).fullmatch(resource):
+                if pieces is not None and pieces_matcher(pieces, Mode.RESOURCE)(resource):
                     hit = True
                     break
         except UnknownVariable:
@@ -73,7 +74,10 @@ class Caller:
         return self.arn
 
 
+@lru_cache(maxsize=1 << 14)
 def parse_caller(principal: str) -> Caller:
+    """What a caller ARN says (cached: a scan asks about the same few thousand role ARNs again and
+    again, and a Caller is immutable)."""
     arn = try_parse_arn(principal)
     if arn is None:
         return Caller(arn=principal, account=None, kind="Other", role_name=None, is_role_arn=False)
