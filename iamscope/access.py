@@ -7,8 +7,8 @@ else stays unknown, so a grant that hangs on it is reported as conditional, not 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from iamscope.ascp import SECRETSMANAGER, SSMPARAMETER
 from iamscope.kms import KeyDirectory
@@ -20,6 +20,7 @@ from iamscope.policy.document import PolicyDocument, Statement, parse_policy
 from iamscope.policy.evaluate import StatementRef, evaluate, evidence, ref
 from iamscope.policy.index import ArnIndex
 from iamscope.policy.matching import account_of, action_applies, is_account_entry
+from iamscope.policy.variables import variable_keys
 from iamscope.policy.wildcard import action_matches, has_wildcard, resource_matches
 
 GET_SECRET = "secretsmanager:GetSecretValue"
@@ -57,21 +58,29 @@ class Grant:
     actions: tuple[ActionGrant, ...]
     decrypt: ActionGrant | None  # kms:Decrypt on the resource's customer-managed key, when it has one
     needs_key: str | None
+    # allowed | conditional | None: can the role obtain the value? Derived from the fields above once,
+    # when the grant is built (reports and checks ask it for every grant, many times over).
+    readable: str | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "readable", _readable(self.kind, self.actions, self.decrypt, self.needs_key))
 
     def action(self, name: str) -> ActionGrant | None:
         return next((a for a in self.actions if a.action == name), None)
 
-    @property
-    def readable(self) -> str | None:
-        """allowed | conditional | None: can the role obtain the value?"""
-        reads = [a for a in self.actions if a.action in READ_ACTIONS[self.kind]]
-        if not reads:
-            return None
-        if self.needs_key and self.decrypt is None:
-            return None
-        definite = any(a.outcome == "allowed" for a in reads)
-        key_ok = self.decrypt is None or self.decrypt.outcome == "allowed"
-        return "allowed" if definite and key_ok else "conditional"
+
+def _readable(
+    kind: str, actions: tuple[ActionGrant, ...], decrypt: ActionGrant | None, needs_key: str | None
+) -> str | None:
+    """allowed | conditional | None: can the role obtain the value?"""
+    reads = [a for a in actions if a.action in READ_ACTIONS[kind]]
+    if not reads:
+        return None
+    if needs_key and decrypt is None:
+        return None
+    definite = any(a.outcome == "allowed" for a in reads)
+    key_ok = decrypt is None or decrypt.outcome == "allowed"
+    return "allowed" if definite and key_ok else "conditional"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,6 +101,16 @@ class RoleAccess:
     grants: Mapping[str, Grant]
     wildcards: tuple[WildcardStatement, ...]
     missing_policies: tuple[str, ...]
+    # derived once here rather than by every reader: the grants by resource ARN, and the resources
+    # the role can read (a grant whose `readable` is not None)
+    sorted_grants: tuple[tuple[str, Grant], ...] = field(init=False, repr=False, compare=False)
+    readable_resources: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sorted_grants", tuple(sorted(self.grants.items())))
+        object.__setattr__(
+            self, "readable_resources", frozenset(g.resource for g in self.grants.values() if g.readable)
+        )
 
 
 def is_exact_secret_pattern(pattern: str) -> bool:
@@ -278,6 +297,64 @@ def _relevant(docs: Sequence[PolicyDocument], boundary: PolicyDocument | None, a
     return _Relevant(tuple(allows), tuple(denies), tuple(b_allows), tuple(b_denies), simple)
 
 
+_ABSENT = object()
+
+
+class _Groups:
+    """Resources one action is decided alike on, so the engine runs once per group. Without a policy
+    variable in any relevant Resource element (`_Relevant.simple`) and without a resource policy,
+    analyse() and evaluate() see a resource only through (a) which of the relevant statements'
+    Resource/NotResource elements cover it, which is what `_reach` computes exactly, (b) its account
+    (cross-account rules), and (c) the request context, read only under the keys the relevant
+    statements' conditions name or use as `${...}` variables, with a missing key unknown or absent by
+    known_prefixes (whether the resource is a listed secret). Statements the action does not apply
+    to are skipped before either. Two resources that agree on all of these get the same decision,
+    the same statements and the same `when` text (none of which names the resource)."""
+
+    def __init__(
+        self,
+        rel: _Relevant,
+        reach: Callable[[Statement], frozenset[str]],
+        principal_tags: Mapping[str, str],
+        resource_values: Callable[[str, tuple[str, ...]], tuple[object, ...]],
+    ) -> None:
+        every = (*rel.allows, *rel.denies, *rel.boundary_allows, *rel.boundary_denies)
+        self.reaches = [reach(st) for _, st in every]
+        keys: set[str] = set()
+        for _, st in every:
+            for condition in st.conditions:
+                keys.add(condition.key.lower())
+                for value in condition.values:
+                    keys.update(variable_keys(value))
+        self.keys = tuple(sorted(keys))
+        # _context() puts the principal tags after the resource's keys; RequestContext lower-cases
+        # the keys, the last one winning
+        self.principal = {f"{PRINCIPAL_TAGS}{k}".lower(): v for k, v in principal_tags.items()}
+        self.resource_values = resource_values
+        self.decided: dict[tuple[object, ...], ActionGrant | None] = {}
+
+    def signature(self, arn: str, listed_secret: bool, account: str | None) -> tuple[object, ...]:
+        """What the decision on `arn` depends on: equal signatures, equal decisions."""
+        covered = tuple(arn in r for r in self.reaches)
+        if not self.keys:
+            return (covered, account, listed_secret)
+        principal = self.principal
+        values = tuple(
+            principal.get(k, v) for k, v in zip(self.keys, self.resource_values(arn, self.keys), strict=True)
+        )
+        return (covered, account, listed_secret, values)
+
+
+def _matching(index: ArnIndex, patterns: Iterable[str]) -> frozenset[str]:
+    """The indexed ARNs the patterns match. A pattern without `*` or `?` matches itself alone (as
+    PatternSet.matches, which resource_applies uses, tests literals by set membership): only the
+    others need the index's regex."""
+    patterns = tuple(patterns)
+    literal = {p for p in patterns if not has_wildcard(p) and p in index}
+    wild = [p for p in patterns if has_wildcard(p)]
+    return frozenset(index.match_any(wild)) | literal if wild else frozenset(literal)
+
+
 class AccessCalculator:
     def __init__(self, inventory: Inventory, catalogue: Catalogue) -> None:
         self.catalogue = catalogue
@@ -286,6 +363,7 @@ class AccessCalculator:
         # keyed by id(); the statement is kept alongside so the id cannot be reused
         self._reach_cache: dict[int, tuple[Statement, frozenset[str]]] = {}
         self._decrypt_cache: dict[tuple[str, ...] | tuple[object, ...], ActionGrant | None] = {}
+        self._values_cache: dict[tuple[str, tuple[str, ...]], tuple[object, ...]] = {}
 
     def documents(self, role: Role) -> tuple[list[PolicyDocument], PolicyDocument | None, list[str]]:
         return role_policies(role, self.catalogue.managed)
@@ -297,6 +375,14 @@ class AccessCalculator:
             self._cache[key] = self._compute(role_arn, dict(tags))
         return self._cache[key]
 
+    def _resource_values(self, arn: str, keys: tuple[str, ...]) -> tuple[object, ...]:
+        """The values _context() gives `keys` (lower-cased) for `arn` before any principal tag."""
+        found = self._values_cache.get((arn, keys))
+        if found is None:
+            lowered = {k.lower(): v for k, v in _context(arn, self.catalogue, {}).items()}
+            found = self._values_cache[(arn, keys)] = tuple(lowered.get(k, _ABSENT) for k in keys)
+        return found
+
     def _reach(self, statement: Statement) -> frozenset[str]:
         """The indexed resources a statement's Resource/NotResource element covers. A pattern with a
         policy variable may cover anything once substituted, so it reaches everything."""
@@ -307,9 +393,9 @@ class AccessCalculator:
         if statement.resource_set is None or statement.resource_set.with_variables:
             found = self.catalogue.every
         elif statement.resources is not None:
-            found = frozenset(index.match_any(statement.resources))
+            found = _matching(index, statement.resources)
         else:
-            found = self.catalogue.every - frozenset(index.match_any(statement.not_resources or ()))
+            found = self.catalogue.every - _matching(index, statement.not_resources or ())
         self._reach_cache[id(statement)] = (statement, found)
         return found
 
@@ -383,9 +469,11 @@ class AccessCalculator:
         kinds, accounts = self.catalogue.kinds, self.catalogue.accounts
         allow_refs = [ref(d, st, "identity") for d, st in rel.allows]
         boundary_refs = [ref(d, st, "boundary") for d, st in rel.boundary_allows]
-        for arn in sorted(candidates - self.catalogue.deleted):
-            if kinds.get(arn) != kind:
-                continue
+        groups = _Groups(rel, reach, principal_tags, self._resource_values) if rel.simple else None
+        fast: dict[tuple[int, ...], ActionGrant] = {}
+        allow_reach = [reach(st) for _, st in rel.allows]
+        boundary_reach = [reach(st) for _, st in rel.boundary_allows]
+        for arn in sorted(a for a in candidates - self.catalogue.deleted if kinds.get(a) == kind):
             if (
                 accounts.get(arn) != account
                 and arn not in self.catalogue.secrets
@@ -397,31 +485,42 @@ class AccessCalculator:
                 continue
             if not rel.simple or arn in slow or accounts.get(arn) != account:
                 secret = self.catalogue.secrets.get(arn)
-                context = _context(arn, self.catalogue, principal_tags)
                 policy = secret.resource_policy if secret else None
-                g = _decide(
-                    docs,
-                    action,
-                    arn,
-                    context,
-                    boundary,
-                    policy,
-                    role.arn,
-                    _known_prefixes(arn, self.catalogue),
-                )
+                signature = None
+                if groups is not None and policy is None:
+                    signature = groups.signature(arn, secret is not None, accounts.get(arn))
+                if signature is not None and groups is not None and signature in groups.decided:
+                    g = groups.decided[signature]
+                else:
+                    g = _decide(
+                        docs,
+                        action,
+                        arn,
+                        _context(arn, self.catalogue, principal_tags),
+                        boundary,
+                        policy,
+                        role.arn,
+                        _known_prefixes(arn, self.catalogue),
+                    )
+                    if signature is not None and groups is not None:
+                        groups.decided[signature] = g
                 if g is not None:
                     yield arn, g
                 continue
             if arn in deny or (inside is not None and arn not in inside):
                 continue
-            refs = [r for (_, st), r in zip(rel.allows, allow_refs, strict=True) if arn in reach(st)]
-            if not refs:
+            # which allowing statements (identity, then boundary) cover it: the grant depends on that alone
+            covering = tuple(i for i, r in enumerate(allow_reach) if arn in r)
+            if not covering:
                 continue
-            refs += [
-                r for (_, st), r in zip(rel.boundary_allows, boundary_refs, strict=True) if arn in reach(st)
-            ]
-            statements = tuple(refs) if len(refs) == 1 else evidence(refs)
-            yield arn, ActionGrant(action=action, outcome="allowed", when=None, statements=statements)
+            covering += tuple(-1 - i for i, r in enumerate(boundary_reach) if arn in r)
+            grant = fast.get(covering)
+            if grant is None:
+                refs = [allow_refs[i] if i >= 0 else boundary_refs[-1 - i] for i in covering]
+                statements = tuple(refs) if len(refs) == 1 else evidence(refs)
+                grant = ActionGrant(action=action, outcome="allowed", when=None, statements=statements)
+                fast[covering] = grant
+            yield arn, grant
 
     def _other_account(
         self,

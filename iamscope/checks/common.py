@@ -7,7 +7,7 @@ from iamscope.assess import Assessment, Need, ServiceAccountView
 from iamscope.chain import chain_of
 from iamscope.edges import Edge, declares, identity_edge, mounts, resolves_to, runs_as
 from iamscope.identity import TrustCheck
-from iamscope.model import Location
+from iamscope.model import Location, ServiceAccount
 
 
 def role_path(
@@ -42,7 +42,21 @@ def location_of(assessment: Assessment, subject: str) -> Location | None:
     w = assessment.workloads.get(subject)
     if w is not None:
         return w.location
-    for sa in assessment.inventory.kube.service_accounts:
-        if sa.id == subject:
-            return sa.location
-    return None
+    return _declared_locations(assessment.inventory.kube.service_accounts).get(subject)
+
+
+# the table of the last scan's service accounts, with the (immutable) tuple it was made from
+_DECLARED: list[tuple[tuple[ServiceAccount, ...], dict[str, Location | None]]] = []
+
+
+def _declared_locations(service_accounts: tuple[ServiceAccount, ...]) -> dict[str, Location | None]:
+    """Where each declared service account is (the first one, if an id is declared twice): made once
+    per scan rather than searched for every finding."""
+    last = _DECLARED[0] if _DECLARED else None  # one read: another thread may replace it
+    if last is not None and last[0] is service_accounts:
+        return last[1]
+    table: dict[str, Location | None] = {}
+    for sa in service_accounts:
+        table.setdefault(sa.id, sa.location)
+    _DECLARED[:] = [(service_accounts, table)]
+    return table

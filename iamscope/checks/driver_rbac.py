@@ -37,10 +37,26 @@ def _edges(perm: Permission) -> tuple[Edge, ...]:
     return (Edge(source=perm.subject, target=perm.role, kind=BOUND, reason=f"binding {perm.binding}"),)
 
 
-def _readable(view: ServiceAccountView | None) -> list[str]:
-    if view is None:
-        return []
-    return sorted({g.resource for _, g in view.grants() if g.readable})
+class _Readable:
+    """What each service account's roles can read, worked out once per check run: the RBAC checks ask
+    it for every subject and namespace."""
+
+    def __init__(self) -> None:
+        self._by_view: dict[str, frozenset[str]] = {}
+
+    def of(self, view: ServiceAccountView) -> frozenset[str]:
+        found = self._by_view.get(view.id)
+        if found is None:
+            found = frozenset().union(*(access.readable_resources for _, access in view.access))
+            self._by_view[view.id] = found
+        return found
+
+    def reach(self, views: list[ServiceAccountView]) -> list[str]:
+        """Every resource the roles of `views` can read, sorted."""
+        found: set[str] = set()
+        for view in views:
+            found |= self.of(view)
+        return sorted(found)
 
 
 def _where(namespace: str | None) -> str:
@@ -124,6 +140,7 @@ def spc_write_access(assessment: Assessment) -> Iterator[Finding]:
         | {w.namespace for w in assessment.workloads.values()}
     )
     seen: set[tuple[str, str | None]] = set()
+    readable = _Readable()
     for namespace in namespaces:
         for perm, verbs in who_can(
             perms, ("create", "update", "patch"), SPC_GROUP, "secretproviderclasses", namespace
@@ -143,7 +160,7 @@ def spc_write_access(assessment: Assessment) -> Iterator[Finding]:
             if not runs_pods:
                 mounting = {m.service_account for m in assessment.mounts if m.namespace in scope}
                 views = [v for v in views if v.id in mounting]
-            reach = sorted({arn for v in views for arn in _readable(v)})
+            reach = readable.reach(views)
             how = (
                 "and can run pods as any service account there"
                 if runs_pods
@@ -182,6 +199,7 @@ def provider_token_rbac(assessment: Assessment) -> Iterator[Finding]:
         for w in assessment.workloads.values()
         if is_driver(w) or is_provider(w)
     }
+    readable = _Readable()
     for sa, workload in sorted(components.items()):
         grants = [
             (p, v)
@@ -193,7 +211,7 @@ def provider_token_rbac(assessment: Assessment) -> Iterator[Finding]:
             continue
         scopes = sorted({p.namespace or "*" for p, _ in grants})
         views = [v for v in assessment.service_accounts.values() if "*" in scopes or v.namespace in scopes]
-        reach = sorted({arn for v in views for arn in _readable(v)})
+        reach = readable.reach(views)
         roles = sorted({c.role_arn for v in views for c, _ in v.access})
         yield Finding(
             rule="provider-token-rbac",

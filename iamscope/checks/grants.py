@@ -124,10 +124,11 @@ def wildcard_resource(assessment: Assessment) -> Iterator[Finding]:
 def _readable(view: ServiceAccountView) -> Iterator[tuple[TrustCheck, Grant, str]]:
     """Every grant the service account can use to read a value, `conditional` when the grant or the
     way to the role holds only under conditions the scan cannot confirm."""
-    for check, grant in view.grants():
-        readable = grant.readable
-        if readable is not None:
-            yield check, grant, "conditional" if check.outcome == "conditional" else readable
+    for check, access in view.access:  # as view.grants(), without building its list
+        for _, grant in access.sorted_grants:
+            readable = grant.readable
+            if readable is not None:
+                yield check, grant, "conditional" if check.outcome == "conditional" else readable
 
 
 def _count(resources: Iterable[str]) -> str:
@@ -150,18 +151,24 @@ def _count(resources: Iterable[str]) -> str:
     references=(ASCP_DOCS,),
 )
 def cross_workload(assessment: Assessment) -> Iterator[Finding]:
+    # per declared ARN, the service accounts and the namespaces of the mounts declaring it
+    declaring = {
+        arn: frozenset(n.mount.service_account for n in needs)
+        for arn, needs in assessment.declared_by.items()
+    }
+    namespaces_of = {
+        arn: frozenset(n.mount.namespace for n in needs) for arn, needs in assessment.declared_by.items()
+    }
+    nobody: frozenset[str] = frozenset()
     for view in assessment.service_accounts.values():
         own = set(view.need_arns)
+        alone = {view.id}
         by_role: dict[str, list[tuple[TrustCheck, Grant, str]]] = {}
         for check, grant, readable in _readable(view):
             if grant.resource in own:
                 continue
-            others = [
-                n
-                for n in assessment.declared_by.get(grant.resource, ())
-                if n.mount.service_account != view.id
-            ]
-            if others:
+            # another service account's mount declares it
+            if not declaring.get(grant.resource, nobody) <= alone:
                 by_role.setdefault(check.role_arn, []).append((check, grant, readable))
         for role_arn, hits in sorted(by_role.items()):
             resources = tuple(sorted(g.resource for _, g, _ in hits))
@@ -180,11 +187,12 @@ def cross_workload(assessment: Assessment) -> Iterator[Finding]:
             if conditional:
                 severity = lower(severity)
             # the evidence shows a known secret, and one from another namespace when there is one
+            here = {view.namespace}
             first_check, first_grant, _ = min(
                 hits,
                 key=lambda h: (
                     is_pattern(h[1].resource),
-                    all(n.mount.namespace == view.namespace for n in assessment.declared_by[h[1].resource]),
+                    namespaces_of[h[1].resource] <= here,  # every declaring mount is in this namespace
                     h[1].resource,
                 ),
             )

@@ -4,12 +4,14 @@ renamed or removed; everything is sorted so the same input gives the same bytes.
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring_ascii as _string
 from typing import Any
 
-from iamscope.assess import ServiceAccountView
+from iamscope.access import Grant, RoleAccess
+from iamscope.assess import ServiceAccountView, paused_gc
 from iamscope.findings import SEVERITIES, Finding, is_pattern
 from iamscope.model import Location
-from iamscope.policy.evaluate import evidence
+from iamscope.policy.evaluate import StatementRef, evidence
 from iamscope.scan import ScanResult
 
 SCHEMA = "iamscope.scan/v1"
@@ -36,36 +38,97 @@ def finding_json(f: Finding) -> dict[str, Any]:
     return out
 
 
-def access_json(view: ServiceAccountView, location: Location | None = None) -> dict[str, Any]:
+class _Memo:
+    """What one document's access entries share, keyed by the ids of objects of the scan result (alive
+    for as long as the document is built, so no id is reused meanwhile): the grant entries several
+    service accounts hold (the same role's grant, reached the same way), and the statement texts of
+    the same action grants (the calculator hands out one ActionGrant per set of statements)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[int, str, str, bool], dict[str, Any]] = {}
+        self.statements: dict[tuple[int, tuple[int, ...], int], tuple[bool, list[str]]] = {}
+        self.wildcards: dict[int, set[StatementRef]] = {}
+
+    def statement_texts(self, access: RoleAccess, grant: Grant) -> tuple[bool, list[str]]:
+        """Whether the grant's statements include a wildcard statement of the role, and the texts of
+        its evidence (with kms:Decrypt's statements)."""
+        decrypt = grant.decrypt
+        key = (
+            id(access),
+            tuple(id(a.statements) for a in grant.actions),
+            id(decrypt.statements) if decrypt is not None else 0,
+        )
+        found = self.statements.get(key)
+        if found is None:
+            wildcards = self.wildcards.get(id(access))
+            if wildcards is None:
+                wildcards = self.wildcards[id(access)] = _wildcard_statements(access)
+            found = _statement_texts(wildcards, grant)
+            self.statements[key] = found
+        return found
+
+
+def _wildcard_statements(access: RoleAccess) -> set[StatementRef]:
+    return {w.statement for w in access.wildcards}
+
+
+def _statement_texts(wildcard_statements: set[StatementRef], grant: Grant) -> tuple[bool, list[str]]:
+    refs = [r for a in grant.actions for r in a.statements]
+    wildcard = any(r in wildcard_statements for r in refs)
+    if grant.decrypt is not None:
+        refs += grant.decrypt.statements
+    return wildcard, [str(r) for r in evidence(refs)]
+
+
+def _grant_entry(
+    arn: str, grant: Grant, via: str, conditional_way: bool, statements: tuple[bool, list[str]]
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "resource": arn,
+        "actions": sorted(a.action for a in grant.actions),
+        "via": via,
+        "readable": "conditional" if grant.readable and conditional_way else grant.readable or "no",
+    }
+    if is_pattern(arn):
+        entry["pattern"] = True
+    wildcard, texts = statements
+    if wildcard:
+        entry["wildcard"] = True
+    entry["statements"] = list(texts)
+    conditional = {a.action: a.when for a in grant.actions if a.when}
+    if grant.decrypt is not None:
+        entry["actions"] = sorted([*entry["actions"], "kms:Decrypt"])
+        if grant.decrypt.when:
+            conditional["kms:Decrypt"] = grant.decrypt.when
+    if conditional:
+        entry["conditions"] = dict(sorted(conditional.items()))
+    return entry
+
+
+def access_json(
+    view: ServiceAccountView, location: Location | None = None, *, memo: _Memo | None = None
+) -> dict[str, Any]:
+    """The access entry of one service account. With `memo` (one per document), a grant entry that
+    several service accounts hold is built once and the same dict object is used in each of their
+    access entries."""
     grants = []
     for check, access in view.access:
-        wildcard_statements = {w.statement for w in access.wildcards}
-        for arn, grant in sorted(access.grants.items()):
-            entry: dict[str, Any] = {
-                "resource": arn,
-                "actions": sorted(a.action for a in grant.actions),
-                "via": check.role_arn,
-                "readable": (
-                    "conditional"
-                    if grant.readable and check.outcome == "conditional"
-                    else grant.readable or "no"
-                ),
-            }
-            if is_pattern(arn):
-                entry["pattern"] = True
-            refs = [r for a in grant.actions for r in a.statements]
-            if any(r in wildcard_statements for r in refs):
-                entry["wildcard"] = True
-            if grant.decrypt is not None:
-                refs += grant.decrypt.statements
-            entry["statements"] = [str(r) for r in evidence(refs)]
-            conditional = {a.action: a.when for a in grant.actions if a.when}
-            if grant.decrypt is not None:
-                entry["actions"] = sorted([*entry["actions"], "kms:Decrypt"])
-                if grant.decrypt.when:
-                    conditional["kms:Decrypt"] = grant.decrypt.when
-            if conditional:
-                entry["conditions"] = dict(sorted(conditional.items()))
+        conditional_way = check.outcome == "conditional"
+        wildcards = _wildcard_statements(access) if memo is None else set()
+        for arn, grant in access.sorted_grants:
+            if memo is None:
+                texts = _statement_texts(wildcards, grant)
+                entry = _grant_entry(arn, grant, check.role_arn, conditional_way, texts)
+            else:
+                # the RoleAccess and the ARN name the grant; via and the way's outcome are all else
+                # the entry depends on
+                key = (id(access), arn, check.role_arn, conditional_way)
+                found = memo.entries.get(key)
+                if found is None:
+                    texts = memo.statement_texts(access, grant)
+                    found = _grant_entry(arn, grant, check.role_arn, conditional_way, texts)
+                    memo.entries[key] = found
+                entry = found
             grants.append(entry)
         for wildcard in access.wildcards:
             if not wildcard.future:
@@ -109,19 +172,37 @@ def access_json(view: ServiceAccountView, location: Location | None = None) -> d
 
 def view_location(result: ScanResult, view: ServiceAccountView) -> Location | None:
     """Where a service account is declared, else where the first of its workloads is."""
-    declared = {sa.id: sa.location for sa in result.assessment.inventory.kube.service_accounts}
-    if declared.get(view.id) is not None:
-        return declared[view.id]
-    workloads = result.assessment.workloads
-    return next((workloads[w].location for w in view.workloads if w in workloads), None)
+    return _Locations(result).of(view)
+
+
+class _Locations:
+    """view_location for every view of a scan, with the declared service accounts looked up once."""
+
+    def __init__(self, result: ScanResult) -> None:
+        self.declared = {sa.id: sa.location for sa in result.assessment.inventory.kube.service_accounts}
+        self.workloads = result.assessment.workloads
+
+    def of(self, view: ServiceAccountView) -> Location | None:
+        if self.declared.get(view.id) is not None:
+            return self.declared[view.id]
+        workloads = self.workloads
+        return next((workloads[w].location for w in view.workloads if w in workloads), None)
 
 
 def scan_document(result: ScanResult) -> dict[str, Any]:
+    """The document. Grant entries several service accounts share are one dict object in each of their
+    access entries (see access_json): treat the document as read-only, or copy it first."""
+    with paused_gc():
+        return _scan_document(result, _Memo())
+
+
+def _scan_document(result: ScanResult, memo: _Memo) -> dict[str, Any]:
     a = result.assessment
     counts = dict.fromkeys(SEVERITIES, 0)
     for f in result.findings:
         counts[f.severity] += 1
     views = [v for _, v in sorted(a.service_accounts.items()) if v.mounts or v.access]
+    locations = _Locations(result)
     return {
         "schema": SCHEMA,
         "complete": result.complete,
@@ -135,11 +216,118 @@ def scan_document(result: ScanResult) -> dict[str, Any]:
             "findings": counts,
         },
         "findings": [finding_json(f) for f in result.findings],
-        "access": [access_json(v, view_location(result, v)) for v in views],
+        "access": [access_json(v, locations.of(v), memo=memo) for v in views],
         "warnings": list(result.warnings),
         "unknown": list(a.inventory.aws.unknown),
     }
 
 
 def render_json(result: ScanResult) -> str:
-    return json.dumps(scan_document(result), sort_keys=True, indent=2) + "\n"
+    """json.dumps(document, sort_keys=True, indent=2) + newline, byte for byte (the contract), by an
+    encoder that writes each shared grant entry's text once (see _Encoder)."""
+    with paused_gc():
+        memo = _Memo()
+        document = _scan_document(result, memo)
+        return _Encoder({id(e) for e in memo.entries.values()}).encode(document) + "\n"
+
+
+_MAX_LEVEL = 64  # deeper (or circular) structures are left to json.dumps
+_NEWLINE = tuple("\n" + "  " * level for level in range(_MAX_LEVEL + 2))
+_COMMA = tuple("," + text for text in _NEWLINE)
+
+
+class _Encoder:
+    """The text json.dumps(value, sort_keys=True, indent=2) gives, byte for byte. The standard library
+    encodes indented JSON in pure Python, one generator per container; this writes strings through the
+    same C function (encode_basestring_ascii), lists of strings in one join, and the objects whose ids
+    are in `shared` (the same dict, many times in the document) once per indentation level. Anything
+    but dicts with str keys, lists, tuples, str, int, bool and None (a float, a subclass, an int key) is
+    handed to json.dumps itself and re-indented: a JSON string never holds a raw newline, so every
+    newline of that text starts an indented line."""
+
+    def __init__(self, shared: set[int]) -> None:
+        self.shared = shared
+        self.texts: dict[tuple[int, int], str] = {}
+
+    def encode(self, value: Any) -> str:
+        out: list[str] = []
+        self._value(value, 0, out)
+        return "".join(out)
+
+    def _fallback(self, value: Any, level: int, out: list[str]) -> None:
+        out.append(json.dumps(value, sort_keys=True, indent=2).replace("\n", _NEWLINE[level]))
+
+    def _value(self, value: Any, level: int, out: list[str]) -> None:
+        kind = type(value)
+        if kind is str:
+            out.append(_string(value))
+        elif kind is dict:
+            if level >= _MAX_LEVEL:
+                self._fallback(value, level, out)
+            elif id(value) in self.shared:
+                key = (id(value), level)
+                text = self.texts.get(key)
+                if text is None:
+                    part: list[str] = []
+                    self._dict(value, level, part)
+                    text = self.texts[key] = "".join(part)
+                out.append(text)
+            else:
+                self._dict(value, level, out)
+        elif kind is list or kind is tuple:
+            if level >= _MAX_LEVEL:
+                self._fallback(value, level, out)
+            else:
+                self._list(value, level, out)
+        elif value is None:
+            out.append("null")
+        elif value is True:
+            out.append("true")
+        elif value is False:
+            out.append("false")
+        elif kind is int:
+            out.append(int.__repr__(value))
+        else:
+            self._fallback(value, level, out)
+
+    def _dict(self, value: dict[Any, Any], level: int, out: list[str]) -> None:
+        if not value:
+            out.append("{}")
+            return
+        mark = len(out)
+        inner = level + 1
+        separator = "{" + _NEWLINE[inner]
+        try:
+            for k, v in sorted(value.items()):
+                # _string refuses a key that is not a str (json.dumps converts those): start over below
+                if type(v) is str:
+                    out.append(separator + _string(k) + ": " + _string(v))
+                else:
+                    out.append(separator + _string(k) + ": ")
+                    self._value(v, inner, out)
+                separator = _COMMA[inner]
+        except TypeError:
+            del out[mark:]
+            self._fallback(value, level, out)  # raises as json.dumps does if it cannot be encoded
+            return
+        out.append(_NEWLINE[level] + "}")
+
+    def _list(self, value: list[Any] | tuple[Any, ...], level: int, out: list[str]) -> None:
+        if not value:
+            out.append("[]")
+            return
+        inner = level + 1
+        if type(value[0]) is str:
+            try:
+                out.append(
+                    "[" + _NEWLINE[inner] + _COMMA[inner].join(map(_string, value)) + _NEWLINE[level] + "]"
+                )
+                return
+            except TypeError:
+                pass  # not only strings
+        separator = "[" + _NEWLINE[inner]
+        for v in value:
+            out.append(separator)
+            self._value(v, inner, out)
+            separator = _COMMA[inner]
+        out.append(_NEWLINE[level] + "]")
