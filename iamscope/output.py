@@ -134,6 +134,18 @@ def _swap_in(staged: list[tuple[Path, Path, Path]]) -> None:
                 backup.unlink(missing_ok=True)
 
 
+def write_tree(out: Path, files: Mapping[str, str]) -> None:
+    """Files given by their path relative to `out`, all or none (see write_all_atomic), creating the
+    directories they need."""
+    for relative in files:
+        parent = (out / relative).parent
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UsageError(f"{parent}: cannot create the directory: {error.strerror}") from None
+    write_all_atomic({out / relative: text for relative, text in sorted(files.items())})
+
+
 def emit(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text)

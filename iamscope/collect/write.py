@@ -12,7 +12,7 @@ from typing import Any
 
 from iamscope.collect.result import Collected
 from iamscope.errors import UsageError
-from iamscope.output import write_all_atomic
+from iamscope.output import write_tree
 
 INCOMPLETE = "incomplete.json"
 INCOMPLETE_SCHEMA = "iamscope.incomplete/v1"
@@ -90,13 +90,7 @@ def write_collection(out: Path, collected: Collected) -> list[str]:
         files[INCOMPLETE] = dump({"schema": INCOMPLETE_SCHEMA, "gaps": list(dict.fromkeys(collected.gaps))})
     written = sorted(files)
     files[MARKER] = dump({"files": written})
-    for relative in files:
-        parent = (out / relative).parent
-        try:
-            parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise UsageError(f"{parent}: cannot create the directory: {error.strerror}") from None
-    write_all_atomic({out / relative: text for relative, text in sorted(files.items())})
+    write_tree(out, files)
     for stale in sorted(set(previous) - set(written)):
         path = out / stale
         # checked again right before: only a file collect writes, inside `out`, is ever removed

@@ -16,7 +16,7 @@ from iamscope.generate.flavors import FLAVORS, flavor_files
 from iamscope.generate.manifests import service_accounts_yaml
 from iamscope.generate.plan import GeneratePlan
 from iamscope.generate.tfvars import module_tfvars
-from iamscope.output import write_all_atomic
+from iamscope.output import write_tree
 
 TFVARS = "iamscope.auto.tfvars.json"
 # Kubernetes names (DNS-1123 subdomains): also what keeps a path under --out
@@ -55,13 +55,7 @@ def write_artefacts(out: Path, files: Mapping[str, str], *, prune: bool = False)
     always match the tfvars."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: not a directory")
-    for relative in files:
-        parent = (out / relative).parent
-        try:
-            parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise UsageError(f"{parent}: cannot create the directory: {error.strerror}") from None
-    write_all_atomic({out / relative: text for relative, text in files.items()})
+    write_tree(out, files)
     if prune:
         _prune(out, set(files))
 

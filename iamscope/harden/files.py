@@ -15,7 +15,7 @@ from iamscope.harden.falco import falco_rules
 from iamscope.harden.helm import driver_values, provider_values
 from iamscope.harden.kyverno import POLICY_NAME, cluster_policy
 from iamscope.harden.plan import HardenPlan, go_duration
-from iamscope.output import write_all_atomic
+from iamscope.output import write_tree
 
 KYVERNO = "kyverno/secrets-store-hardening.yaml"
 DRIVER_VALUES = "helm/secrets-store-csi-driver.values.yaml"
@@ -157,10 +157,4 @@ def harden_files(plan: HardenPlan) -> dict[str, str]:
 def write_harden(out: Path, files: Mapping[str, str]) -> None:
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: not a directory")
-    for relative in files:
-        parent = (out / relative).parent
-        try:
-            parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise UsageError(f"{parent}: cannot create the directory: {error.strerror}") from None
-    write_all_atomic({out / relative: text for relative, text in files.items()})
+    write_tree(out, files)
