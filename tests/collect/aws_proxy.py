@@ -14,15 +14,16 @@ from __future__ import annotations
 import http.client
 import json
 import re
-import socket
 import threading
 import urllib.parse
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
+
+from tests.collect.http_base import QuietHandler
 
 SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 IAM_NS = "https://iam.amazonaws.com/doc/2010-05-08/"
@@ -138,18 +139,7 @@ class AwsProxy:
     def running(self) -> Iterator[AwsProxy]:
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
-
-            def setup(self) -> None:
-                super().setup()
-                # headers and body leave in separate writes: without this, Nagle's algorithm and the
-                # client's delayed ACK cost 40 ms a response
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
+        class Handler(QuietHandler):
             def _send(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
                 self.send_response(status)
                 for k, v in headers:

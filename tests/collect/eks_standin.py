@@ -18,14 +18,15 @@ import base64
 import datetime as dt
 import json
 import re
-import socket
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
+
+from tests.collect.http_base import QuietHandler
 
 TIMESTAMPS = {"createdAt", "modifiedAt", "activationExpiry"}
 SUMMARY = ("clusterName", "namespace", "serviceAccount", "associationArn", "associationId", "ownerArn")
@@ -124,18 +125,7 @@ class EksStandIn:
     def running(self) -> Iterator[EksStandIn]:
         standin = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
-
-            def setup(self) -> None:
-                super().setup()
-                # headers and body leave in separate writes: without this, Nagle's algorithm and the
-                # client's delayed ACK cost 40 ms a response
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 url = urllib.parse.urlsplit(self.path)
                 scope = SCOPE.search(self.headers.get("Authorization", ""))

@@ -32,12 +32,14 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import yaml
+
+from tests.collect.http_base import QuietHandler
 
 TOKEN = "replay-token-0123456789"
 METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
@@ -279,10 +281,7 @@ class ReplayCluster:
     def running(self) -> Iterator[ReplayCluster]:
         cluster = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed ACK
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 split = urlsplit(self.path)
                 query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
@@ -312,9 +311,6 @@ class ReplayCluster:
                     self.close_connection = True
                     return
                 self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
