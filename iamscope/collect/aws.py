@@ -66,6 +66,7 @@ from botocore.parsers import ResponseParserError
 
 from iamscope import __version__
 from iamscope.collect.result import Collected, NoProgress, Progress
+from iamscope.config import CLUSTER_NAME
 from iamscope.errors import UsageError
 
 # every operation a collection may call, as "<IAM service prefix>:<API operation>"; the README's IAM
@@ -112,7 +113,6 @@ ASSOCIATION_FIELDS = (
     "roleArn",
 )
 # botocore's EKS model: ClusterName, pattern ^[0-9A-Za-z][A-Za-z0-9\-_]*, length 1 to 100
-CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
 # the shape of every region of botocore's partitions (us-east-1, us-gov-west-1, cn-north-1,
 # eu-isoe-west-1, us-isob-east-1, eusc-de-east-1), and of regions yet to come
 REGION_NAME = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-\d+$")
@@ -748,7 +748,7 @@ def check_region(region: str) -> str:
 
 def check_cluster(name: str) -> str:
     """`name` if EKS accepts it as a cluster name, else a UsageError."""
-    if not CLUSTER_NAME.match(name):
+    if not CLUSTER_NAME.fullmatch(name):
         raise UsageError(
             f"{name!r} is not an EKS cluster name (1 to 100 letters, digits, hyphens and underscores, "
             "starting with a letter or digit)"
