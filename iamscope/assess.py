@@ -4,14 +4,13 @@ those roles can read. Built once per scan from the inventory; pure."""
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from iamscope.access import AccessCalculator, Catalogue, Grant, RoleAccess
 from iamscope.chain import RoleChains
 from iamscope.config import Config
+from iamscope.gcpause import paused_gc
 from iamscope.identity import Identity, TrustCheck, resolve_identities, role_accounts, select_cluster
 from iamscope.model import Cluster, Inventory, Role, Workload
 from iamscope.policy.arn import try_parse_arn
@@ -172,21 +171,6 @@ def _snapshot_gaps(
         for kind, region in sorted(unlisted)
     ]
     return gaps
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Hold the cyclic garbage collector back while a phase builds millions of objects that form no
-    reference cycles: each full collection walks every live object (the whole inventory), and one
-    runs every few hundred thousand allocations, so the phases grew faster than their input. Whatever
-    cycles do form are collected once the collector runs again."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def assess(inventory: Inventory, config: Config) -> Assessment:

@@ -3,13 +3,14 @@ result and map errors to exit codes. No logic lives here beyond that."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
 import sys
 import tempfile
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -42,13 +43,13 @@ from iamscope.report.audit_text import render_text as render_audit_text
 from iamscope.report.diff_markdown import render_markdown as render_diff_markdown
 from iamscope.report.diff_text import render_text as render_diff_text
 from iamscope.report.sarif import render_diff_sarif, render_scan_sarif
-from iamscope.report.scan_json import render_json as render_scan_json
+from iamscope.report.scan_json import render_json_chunks as render_scan_json_chunks
 from iamscope.report.scan_json import scan_document
 from iamscope.report.scan_markdown import render_markdown as render_scan_markdown
 from iamscope.report.scan_text import render_text as render_scan_text
 from iamscope.scan import ScanResult
 from iamscope.scan import scan as run_scan
-from iamscope.state import load_inventory, sources
+from iamscope.state import Sources, load_inventory, sources
 
 FORMATS = ("text", "json", "markdown", "sarif")
 POLICY_FILE_LIMIT = 1024 * 1024  # IAM's largest policies are tens of KiB; a bigger file is not a policy
@@ -224,7 +225,7 @@ def scan(
     for warning in result.warnings:
         click.echo(f"iamscope: warning: {warning}", err=True)
     if fmt == "json":
-        text = render_scan_json(result)
+        text: Iterable[str] = render_scan_json_chunks(result)
     elif fmt == "sarif":
         text = render_scan_sarif(result)
     elif fmt == "markdown":
@@ -237,10 +238,21 @@ def scan(
     return 0 if result.complete else 3
 
 
+def _load(src: Sources, reader: InputReader) -> Inventory:
+    """The inventory, which lives until the command ends: frozen out of the cyclic collector's sight,
+    so that no later collection walks its millions of objects again (a command is one process)."""
+    inventory = load_inventory(src, reader)
+    gc.freeze()
+    context = click.get_current_context(silent=True)
+    if context is not None:  # a caller running many commands in one process collects it after each
+        context.call_on_close(gc.unfreeze)
+    return inventory
+
+
 def _scan(state: Path | None, k8s: Sequence[str], aws: Path | None, config: Path | None) -> ScanResult:
     reader = InputReader()
     settings = load_config(config, reader)
-    inventory = load_inventory(sources(state, k8s, aws), reader)
+    inventory = _load(sources(state, k8s, aws), reader)
     return run_scan(inventory, settings)
 
 
@@ -288,7 +300,7 @@ def generate(
     account alone writes the same bytes as generating the whole cluster."""
     reader = InputReader()
     settings = load_config(config, reader)
-    inventory = load_inventory(sources(state, k8s, aws), reader)
+    inventory = _load(sources(state, k8s, aws), reader)
     plan = verified_plan(
         inventory,
         settings,
@@ -345,7 +357,7 @@ def diff(
     if least_privilege:
         if after is not None or not before.is_dir():
             raise UsageError("--least-privilege takes one STATE directory")
-        inventory = load_inventory(sources(before, (), None), reader)
+        inventory = _load(sources(before, (), None), reader)
         current = scan_document(run_scan(inventory, settings))
         baseline = least_privilege_side(inventory, settings, current)
         result = diff_documents(

@@ -8,8 +8,10 @@ import codecs
 import json
 import stat
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from iamscope.errors import InputError, UsageError
 
@@ -17,7 +19,7 @@ STDIN = "-"
 DEFAULT_LIMIT = 64 * 1024 * 1024
 
 # byte-order marks of encodings other than UTF-8 (UTF-32's first: UTF-32-LE's begins with UTF-16-LE's)
-_OTHER_BOMS = (
+OTHER_BOMS = (
     (codecs.BOM_UTF32_LE, "UTF-32"),
     (codecs.BOM_UTF32_BE, "UTF-32"),
     (codecs.BOM_UTF16_LE, "UTF-16"),
@@ -44,6 +46,24 @@ class InputReader:
             raise InputError(f"larger than {size_text(limit)}", source=name)
         return decode(data, source=name)
 
+    @contextmanager
+    def open_binary(self, path: Path | str) -> Iterator[BinaryIO]:
+        """The named input as a byte stream, with the same checks and errors as read_text."""
+        name = str(path)
+        if name == STDIN:
+            if self._stdin_used:
+                raise UsageError("standard input (-) can be given only once")
+            self._stdin_used = True
+            yield sys.stdin.buffer
+            return
+        _check_regular(Path(name))
+        try:
+            handle = Path(name).open("rb")  # noqa: SIM115 (closed by the with below, after the check)
+        except OSError as error:
+            raise InputError(f"cannot read: {error.strerror}", source=name) from None
+        with handle:
+            yield handle
+
     def read_json(self, path: Path | str, *, limit: int = DEFAULT_LIMIT) -> Any:
         return parse_json(self.read_text(path, limit=limit), source=str(path))
 
@@ -60,7 +80,7 @@ def decode(data: bytes, *, source: str) -> str:
     """UTF-8 text (a UTF-8 byte-order mark is dropped). Anything else is refused in one line that says
     what it looks like: UTF-16/32 (by its byte-order mark), binary data (a NUL byte, which no manifest,
     snapshot or policy holds), or where the first byte that is not UTF-8 is."""
-    for bom, encoding in _OTHER_BOMS:
+    for bom, encoding in OTHER_BOMS:
         if data.startswith(bom):
             raise InputError(
                 f"{encoding} text (byte-order mark {bom.hex(' ').upper()}); iamscope reads UTF-8 "
@@ -98,15 +118,26 @@ def parse_json(text: str, *, source: str) -> Any:
         raise InputError(f"invalid JSON: {error}", source=source) from None
 
 
-def json_problem(error: json.JSONDecodeError) -> str:
+def json_problem(error: json.JSONDecodeError | str) -> str:
     """The decoder's message without its dangling " at" (the place is said before it)."""
+    message = error if isinstance(error, str) else error.msg
     for suffix in (" starting at", " at"):
-        if error.msg.endswith(suffix):
-            return error.msg[: -len(suffix)]
-    return error.msg
+        if message.endswith(suffix):
+            return message[: -len(suffix)]
+    return message
 
 
 def _read_file(path: Path, limit: int) -> bytes:
+    name = str(path)
+    _check_regular(path)
+    try:
+        with path.open("rb") as handle:
+            return handle.read(limit + 1)
+    except OSError as error:
+        raise InputError(f"cannot read: {error.strerror}", source=name) from None
+
+
+def _check_regular(path: Path) -> None:
     name = str(path)
     try:
         mode = path.stat().st_mode
@@ -119,8 +150,3 @@ def _read_file(path: Path, limit: int) -> bytes:
     if not stat.S_ISREG(mode):
         # a FIFO or device could block forever or never end
         raise InputError("not a regular file", source=name)
-    try:
-        with path.open("rb") as handle:
-            return handle.read(limit + 1)
-    except OSError as error:
-        raise InputError(f"cannot read: {error.strerror}", source=name) from None

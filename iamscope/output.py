@@ -13,8 +13,9 @@ import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TextIO
 
 from iamscope.errors import UsageError
 
@@ -30,7 +31,18 @@ def _mode(path: Path) -> int:
         return 0o666 & ~umask
 
 
-def _staged(target: Path, text: str, shown: Path) -> Path:
+Text = str | Iterable[str]  # a whole text, or its pieces in order (written as they come)
+
+
+def _write(handle: TextIO, text: Text) -> None:
+    if isinstance(text, str):
+        handle.write(text)
+    else:
+        for piece in text:
+            handle.write(piece)
+
+
+def _staged(target: Path, text: Text, shown: Path) -> Path:
     """`text` in a new temporary file beside `target`, flushed to disk, with the target's mode."""
     mode = _mode(target)
     try:
@@ -39,7 +51,7 @@ def _staged(target: Path, text: str, shown: Path) -> Path:
         raise UsageError(f"{shown}: cannot write: {error.strerror}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+            _write(handle, text)
             handle.flush()
             os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
@@ -65,11 +77,11 @@ def _target(path: Path) -> tuple[Path, bool]:
     return target, regular
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: Text) -> None:
     write_all_atomic({path: text})
 
 
-def write_all_atomic(files: Mapping[Path, str]) -> None:
+def write_all_atomic(files: Mapping[Path, Text]) -> None:
     """Write every file or none: all are staged in temporary files first, and only once all of them
     are on disk are they renamed over their targets (a rename within a directory is atomic)."""
     staged: list[tuple[Path, Path, Path]] = []
@@ -79,7 +91,7 @@ def write_all_atomic(files: Mapping[Path, str]) -> None:
             if not regular:  # a pipe or a device: nothing to rename over
                 try:
                     with target.open("w", encoding="utf-8", newline="\n") as handle:
-                        handle.write(text)
+                        _write(handle, text)
                 except OSError as error:
                     raise UsageError(f"{path}: cannot write: {error.strerror}") from None
                 continue
@@ -146,9 +158,11 @@ def write_tree(out: Path, files: Mapping[str, str]) -> None:
     write_all_atomic({out / relative: text for relative, text in sorted(files.items())})
 
 
-def emit(text: str, output: Path | None) -> None:
+def emit(text: Text, output: Path | None) -> None:
+    """To standard output, or atomically to `output`; pieces are written as they come, so a report
+    of gigabytes is never whole in memory."""
     if output is None:
-        sys.stdout.write(text)
+        _write(sys.stdout, text)
         sys.stdout.flush()
     else:
         write_atomic(output, text)

@@ -11,6 +11,7 @@ from pathlib import Path
 from iamscope.aws.snapshot import PATTERNS, build_aws_inventory, read_snapshot
 from iamscope.errors import InputError, UsageError
 from iamscope.files import InputReader
+from iamscope.gcpause import paused_gc
 from iamscope.k8s.read import read_manifests
 from iamscope.k8s.transform import build_kube_inventory
 from iamscope.model import AwsInventory, Inventory, KubeInventory, Warning
@@ -76,7 +77,13 @@ def sources(state: Path | None, k8s: Sequence[str], aws: Path | None) -> Sources
 
 
 def load_inventory(src: Sources, reader: InputReader | None = None) -> Inventory:
-    reader = reader or InputReader()
+    # reading and the transforms build millions of objects and no reference cycles: a collection
+    # pass would walk all of them again each time it ran
+    with paused_gc():
+        return _load_inventory(src, reader or InputReader())
+
+
+def _load_inventory(src: Sources, reader: InputReader) -> Inventory:
     kube = KubeInventory()
     if src.k8s:
         raws, warnings = read_manifests(src.k8s, reader)

@@ -4,12 +4,15 @@ their location; what they mean is transform.py's job."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from iamscope.files import STDIN, InputReader, parse_json
+from iamscope.gcpause import paused_gc
+from iamscope.jsonstream import stream_json
+from iamscope.k8s.essentials import essentials
 from iamscope.model import Location, Warning
 from iamscope.sources import manifest_files
 from iamscope.yamlload import load_documents
@@ -23,16 +26,33 @@ class RawObject:
     location: Location
 
 
-def _is_json(name: str, text: str) -> bool:
-    if name.lower().endswith(".json"):
-        return True
-    return name == STDIN and text.lstrip()[:1] in ("{", "[")
+def _is_json(name: str) -> bool:
+    return name.lower().endswith(".json")
 
 
 def _parse(name: str, text: str) -> list[tuple[int | None, Any]]:
-    if _is_json(name, text):
+    if name == STDIN and text.lstrip()[:1] in ("{", "["):
         return [(None, parse_json(text, source=name))]
     return [(line, data) for line, data in load_documents(text, source=name)]
+
+
+def _stream_item(item: Any, seen: Mapping[str, Any]) -> Any:
+    """One element of a list as it is parsed: given its list's kind when it has none (a `PodList`
+    the API server wrote, kind first), and reduced at once to what the analysis reads."""
+    if not isinstance(item, dict):
+        return item
+    if "kind" not in item:
+        list_kind = seen.get("kind")
+        if not (isinstance(list_kind, str) and list_kind.endswith("List") and len(list_kind) > 4):
+            return item  # the list's kind may come after its items: _flatten decides
+        item["kind"] = list_kind[: -len("List")]
+    return essentials(item) if isinstance(item.get("kind"), str) else item
+
+
+def _read_json(name: str, reader: InputReader) -> Any:
+    """A JSON file read as a stream, its list items reduced one by one as they are parsed."""
+    with reader.open_binary(name) as handle:
+        return stream_json(handle, source=name, limit=MANIFEST_LIMIT, on_item=_stream_item)
 
 
 def _flatten(data: Any, location: Location, warnings: list[Warning]) -> Iterator[RawObject]:
@@ -67,14 +87,20 @@ def _flatten(data: Any, location: Location, warnings: list[Warning]) -> Iterator
             continue
         if kind != data.get("kind"):
             data = {**data, "kind": kind}
-        yield RawObject(data, location)
+        yield RawObject(essentials(data), location)
 
 
 def read_manifests(paths: Iterable[str | Path], reader: InputReader) -> tuple[list[RawObject], list[Warning]]:
     objects: list[RawObject] = []
     warnings: list[Warning] = []
-    for name in manifest_files(paths):
-        text = reader.read_text(name, limit=MANIFEST_LIMIT)
-        for line, data in _parse(name, text):
-            objects.extend(_flatten(data, Location(file=name, line=line), warnings))
+    # what is read forms no reference cycles: a collection pass over millions of parsed objects
+    # would only walk them again and again (load_inventory pauses it too; a direct caller may not)
+    with paused_gc():
+        for name in manifest_files(paths):
+            if _is_json(name):
+                documents: list[tuple[int | None, Any]] = [(None, _read_json(name, reader))]
+            else:
+                documents = _parse(name, reader.read_text(name, limit=MANIFEST_LIMIT))
+            for line, data in documents:
+                objects.extend(_flatten(data, Location(file=name, line=line), warnings))
     return objects, warnings

@@ -4,12 +4,15 @@ renamed or removed; everything is sorted so the same input gives the same bytes.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from json.encoder import encode_basestring_ascii as _string
 from typing import Any
 
 from iamscope.access import Grant, RoleAccess
-from iamscope.assess import ServiceAccountView, paused_gc
+from iamscope.assess import ServiceAccountView
 from iamscope.findings import SEVERITIES, Finding, is_pattern
+from iamscope.gcpause import paused_gc
 from iamscope.model import Location
 from iamscope.policy.evaluate import StatementRef, evidence
 from iamscope.scan import ScanResult
@@ -111,6 +114,10 @@ def access_json(
     """The access entry of one service account. With `memo` (one per document), a grant entry that
     several service accounts hold is built once and the same dict object is used in each of their
     access entries."""
+    return _access_fields(view, location, _grants(view, memo))
+
+
+def _grants(view: ServiceAccountView, memo: _Memo | None) -> list[dict[str, Any]]:
     grants = []
     for check, access in view.access:
         conditional_way = check.outcome == "conditional"
@@ -130,23 +137,35 @@ def access_json(
                     memo.entries[key] = found
                 entry = found
             grants.append(entry)
-        for wildcard in access.wildcards:
-            if not wildcard.future:
-                continue  # Deny statements or the boundary keep it from anything created later
-            for pattern in wildcard.wildcard_resources:
-                grants.append(
-                    {
-                        "resource": pattern,
-                        "actions": sorted(wildcard.actions),
-                        "via": check.role_arn,
-                        "pattern": True,
-                        "wildcard": True,
-                        "readable": wildcard.future,
-                        "statement": str(wildcard.statement),
-                        "statements": [str(wildcard.statement)],
-                    }
-                )
-    grants.sort(key=lambda g: (g["resource"], g["via"], g.get("statement", "")))
+        grants += _future_wildcards(access, check.role_arn)
+    grants.sort(key=_grant_order)
+    return grants
+
+
+def _grant_order(entry: dict[str, Any]) -> tuple[str, str, str]:
+    return entry["resource"], entry["via"], entry.get("statement", "")
+
+
+def _future_wildcards(access: RoleAccess, via: str) -> list[dict[str, Any]]:
+    """The entries for the role's wildcard patterns that also reach secrets created later."""
+    return [
+        {
+            "resource": pattern,
+            "actions": sorted(wildcard.actions),
+            "via": via,
+            "pattern": True,
+            "wildcard": True,
+            "readable": wildcard.future,
+            "statement": str(wildcard.statement),
+            "statements": [str(wildcard.statement)],
+        }
+        for wildcard in access.wildcards
+        if wildcard.future  # else Deny statements or the boundary keep it from anything created later
+        for pattern in wildcard.wildcard_resources
+    ]
+
+
+def _access_fields(view: ServiceAccountView, location: Location | None, grants: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "service_account": view.id,
         "workloads": list(view.workloads),
@@ -196,14 +215,13 @@ def scan_document(result: ScanResult) -> dict[str, Any]:
         return _scan_document(result, _Memo())
 
 
-def _scan_document(result: ScanResult, memo: _Memo) -> dict[str, Any]:
+def _scan_document(result: ScanResult, memo: _Memo, *, lists: bool = True) -> dict[str, Any]:
+    """The document; without `lists`, without its findings and access lists (rendered as streams)."""
     a = result.assessment
     counts = dict.fromkeys(SEVERITIES, 0)
     for f in result.findings:
         counts[f.severity] += 1
-    views = [v for _, v in sorted(a.service_accounts.items()) if v.mounts or v.access]
-    locations = _Locations(result)
-    return {
+    document = {
         "schema": SCHEMA,
         "complete": result.complete,
         "incomplete": list(result.gaps),
@@ -215,20 +233,126 @@ def _scan_document(result: ScanResult, memo: _Memo) -> dict[str, Any]:
             "parameters": len(a.inventory.aws.parameters),
             "findings": counts,
         },
-        "findings": [finding_json(f) for f in result.findings],
-        "access": [access_json(v, locations.of(v), memo=memo) for v in views],
         "warnings": list(result.warnings),
         "unknown": list(a.inventory.aws.unknown),
     }
+    if lists:
+        views = [v for _, v in sorted(a.service_accounts.items()) if v.mounts or v.access]
+        locations = _Locations(result)
+        document["findings"] = [finding_json(f) for f in result.findings]
+        document["access"] = [access_json(v, locations.of(v), memo=memo) for v in views]
+    return document
 
 
 def render_json(result: ScanResult) -> str:
-    """json.dumps(document, sort_keys=True, indent=2) + newline, byte for byte (the contract), by an
-    encoder that writes each shared grant entry's text once (see _Encoder)."""
+    """json.dumps(scan_document(result), sort_keys=True, indent=2) + newline, byte for byte."""
+    return "".join(render_json_chunks(result))
+
+
+def render_json_chunks(result: ScanResult) -> Iterator[str]:
+    """The text of render_json in pieces, each finding and each service account's access entry as it
+    is built, so that neither the document nor its text is ever whole in memory (at the largest
+    scale the text alone is gigabytes)."""
     with paused_gc():
-        memo = _Memo()
-        document = _scan_document(result, memo)
-        return _Encoder({id(e) for e in memo.entries.values()}).encode(document) + "\n"
+        yield from _chunks(result)
+
+
+def _chunks(result: ScanResult) -> Iterator[str]:
+    a = result.assessment
+    locations = _Locations(result)
+    views = [v for _, v in sorted(a.service_accounts.items()) if v.mounts or v.access]
+    blocks = _GrantBlocks()
+    encoder = _Encoder(set())
+    rest = _scan_document(result, _Memo(), lists=False)
+    streamed: dict[str, Callable[[], Iterator[dict[str, Any]]]] = {
+        "findings": lambda: (finding_json(f) for f in result.findings),
+        "access": lambda: (_access_fields(v, locations.of(v), blocks.grants_text(v)) for v in views),
+    }
+    separator = "{" + _NEWLINE[1]
+    for key in sorted([*rest, *streamed]):
+        yield separator + _string(key) + ": "
+        separator = _COMMA[1]
+        if key in streamed:
+            yield from _list_chunks(streamed[key](), encoder, level=1)
+        else:
+            yield encoder.encode(rest[key], level=1)
+    yield _NEWLINE[0] + "}\n"
+
+
+def _list_chunks(items: Iterator[dict[str, Any]], encoder: _Encoder, *, level: int) -> Iterator[str]:
+    separator = "[" + _NEWLINE[level + 1]
+    for item in items:
+        yield separator + encoder.encode(item, level=level + 1)
+        separator = _COMMA[level + 1]
+    yield "[]" if separator.startswith("[") else _NEWLINE[level] + "]"
+
+
+class _Raw:
+    """Text the encoder writes as it is: a service account's grants, joined from cached entry texts."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+_GRANT_LEVEL = 4  # document > "access" list > access entry > "grants" list > grant entry
+_BLOCK_BUDGET = 200_000  # grant entry texts kept for reuse (a few hundred bytes each)
+
+
+class _GrantBlocks:
+    """The text of each grant entry of a role reached one way (the role, via, whether the way is
+    conditional), kept for the next service accounts that reach the role the same way: service
+    accounts are rendered in id order, so those sharing a namespace's roles come together. The least
+    recently used roles are dropped beyond a budget of entries, which bounds memory whatever the scale."""
+
+    def __init__(self) -> None:
+        self.memo = _Memo()
+        self.encoder = _Encoder(set())
+        self.blocks: OrderedDict[tuple[int, str, bool], list[tuple[str, str]]] = OrderedDict()
+        self.size = 0
+
+    def _block(self, access: RoleAccess, via: str, conditional_way: bool) -> list[tuple[str, str]]:
+        key = (id(access), via, conditional_way)
+        block = self.blocks.get(key)
+        if block is not None:
+            self.blocks.move_to_end(key)
+            return block
+        block = [
+            (
+                arn,
+                self.encoder.encode(
+                    _grant_entry(arn, grant, via, conditional_way, self.memo.statement_texts(access, grant)),
+                    level=_GRANT_LEVEL,
+                ),
+            )
+            for arn, grant in access.sorted_grants
+        ]
+        self.blocks[key] = block
+        self.size += len(block) + 1
+        while self.size > _BLOCK_BUDGET and len(self.blocks) > 1:
+            _, dropped = self.blocks.popitem(last=False)
+            self.size -= len(dropped) + 1
+        return block
+
+    def grants_text(self, view: ServiceAccountView) -> _Raw:
+        """The service account's "grants" list, as the encoder would write it."""
+        keyed: list[tuple[tuple[str, str, str], str]] = []
+        for check, access in view.access:
+            via = check.role_arn
+            keyed += [
+                ((arn, via, ""), text)
+                for arn, text in self._block(access, via, check.outcome == "conditional")
+            ]
+            keyed += [
+                (_grant_order(entry), self.encoder.encode(entry, level=_GRANT_LEVEL))
+                for entry in _future_wildcards(access, via)
+            ]
+        if not keyed:
+            return _Raw("[]")
+        keyed.sort(key=lambda k: k[0])
+        inner = _NEWLINE[_GRANT_LEVEL]
+        return _Raw("[" + inner + ("," + inner).join(t for _, t in keyed) + _NEWLINE[_GRANT_LEVEL - 1] + "]")
 
 
 _MAX_LEVEL = 64  # deeper (or circular) structures are left to json.dumps
@@ -249,9 +373,10 @@ class _Encoder:
         self.shared = shared
         self.texts: dict[tuple[int, int], str] = {}
 
-    def encode(self, value: Any) -> str:
+    def encode(self, value: Any, level: int = 0) -> str:
+        """`value` as it is written at indentation `level` of a document."""
         out: list[str] = []
-        self._value(value, 0, out)
+        self._value(value, level, out)
         return "".join(out)
 
     def _fallback(self, value: Any, level: int, out: list[str]) -> None:
@@ -279,6 +404,8 @@ class _Encoder:
                 self._fallback(value, level, out)
             else:
                 self._list(value, level, out)
+        elif kind is _Raw:
+            out.append(value.text)
         elif value is None:
             out.append("null")
         elif value is True:

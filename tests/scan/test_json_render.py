@@ -1,0 +1,77 @@
+"""Issue 8: `scan --format json` is written in pieces (each finding and each service account's access
+entry as it is built, grant entry texts reused across service accounts that reach a role the same
+way), and the bytes are exactly those of the contract, json.dumps(document, sort_keys=True, indent=2)
+plus a newline (DESIGN.md §3, §5), whatever is reused or dropped from the reuse cache."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import iamscope.report.scan_json as scan_json
+from iamscope.config import load_config
+from iamscope.files import InputReader
+from iamscope.report.scan_json import render_json, render_json_chunks, scan_document
+from iamscope.scan import ScanResult, scan
+from iamscope.state import load_inventory, sources
+from tests.conftest import REPO
+
+
+def _scan(state: Path) -> ScanResult:
+    reader = InputReader()
+    config = next((c for c in (state / ".iamscope.yaml", state / "iamscope.yaml") if c.is_file()), None)
+    settings = load_config(config, reader)
+    return scan(load_inventory(sources(state, (), None), reader), settings)
+
+
+@pytest.fixture(scope="module")
+def scans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ScanResult]:
+    bench = tmp_path_factory.mktemp("scale-1")
+    subprocess.run(
+        [sys.executable, str(REPO / "bench" / "gen_scale.py"), "--scale", "1", "--out", str(bench)],
+        check=True,
+        capture_output=True,
+    )
+    return {"demo": _scan(REPO / "fixtures" / "demo"), "bench": _scan(bench)}
+
+
+def _contract(result: ScanResult) -> str:
+    return json.dumps(scan_document(result), sort_keys=True, indent=2) + "\n"
+
+
+@pytest.mark.parametrize("name", ["demo", "bench"])
+def test_the_pieces_are_the_contract_bytes(name: str, scans: dict[str, ScanResult]) -> None:
+    result = scans[name]
+    pieces = list(render_json_chunks(result))
+    assert len(pieces) > len(result.findings)  # written in pieces, not as one text
+    assert "".join(pieces) == _contract(result)
+    document = json.loads("".join(pieces))
+    assert document["access"]
+    assert any(len(a["grants"]) > 1 for a in document["access"])
+
+
+@pytest.mark.parametrize("budget", [0, 1, 50])
+def test_a_small_reuse_cache_gives_the_same_bytes(
+    budget: int, scans: dict[str, ScanResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = scans["bench"]
+    expected = _contract(result)
+    monkeypatch.setattr(scan_json, "_BLOCK_BUDGET", budget)
+    assert render_json(result) == expected
+
+
+def test_the_cli_writes_the_same_bytes_to_a_file_and_to_stdout(tmp_path: Path) -> None:
+    demo = REPO / "fixtures" / "demo"
+    out = tmp_path / "scan.json"
+    command = [sys.executable, "-m", "iamscope", "scan", str(demo), "--config", str(demo / "iamscope.yaml")]
+    to_file = subprocess.run(
+        [*command, "--format", "json", "--output", str(out)], capture_output=True, text=True
+    )
+    to_stdout = subprocess.run([*command, "--format", "json"], capture_output=True, text=True)
+    assert to_file.returncode == to_stdout.returncode == 1  # the demo has high findings
+    assert out.read_text() == to_stdout.stdout == _contract(_scan(demo))
+    assert not list(tmp_path.glob(".iamscope-*"))  # the staging file was renamed, not left
