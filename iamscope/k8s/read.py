@@ -4,12 +4,14 @@ their location; what they mean is transform.py's job."""
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from iamscope.files import STDIN, InputReader, parse_json
+from iamscope.errors import InputError
+from iamscope.files import STDIN, InputReader, decode, size_text
 from iamscope.gcpause import paused_gc
 from iamscope.jsonstream import stream_json
 from iamscope.k8s.essentials import essentials
@@ -18,6 +20,7 @@ from iamscope.sources import manifest_files
 from iamscope.yamlload import load_documents
 
 MANIFEST_LIMIT = 4 * 1024 * 1024 * 1024  # a 150,000-pod listing is about 2 GB
+_JSON_SPACE = b" \t\r\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,10 +33,31 @@ def _is_json(name: str) -> bool:
     return name.lower().endswith(".json")
 
 
-def _parse(name: str, text: str) -> list[tuple[int | None, Any]]:
-    if name == STDIN and text.lstrip()[:1] in ("{", "["):
-        return [(None, parse_json(text, source=name))]
+def _yaml(name: str, text: str) -> list[tuple[int | None, Any]]:
     return [(line, data) for line, data in load_documents(text, source=name)]
+
+
+def _read_stdin(reader: InputReader) -> list[tuple[int | None, Any]]:
+    """Standard input: JSON (its first character `{` or `[`, as `kubectl get -o json` prints) read as
+    a stream like a .json file, anything else as YAML."""
+    with reader.open_binary(STDIN) as handle:
+        head = b""
+        start = b""
+        while not start and len(head) <= MANIFEST_LIMIT:
+            more = handle.read(64 * 1024)
+            if not more:
+                break
+            head += more
+            start = head.removeprefix(codecs.BOM_UTF8).lstrip(_JSON_SPACE)[:1]
+        if start in (b"{", b"["):
+            document = stream_json(
+                handle, source=STDIN, limit=MANIFEST_LIMIT, on_item=_stream_item, head=head
+            )
+            return [(None, document)]
+        data = head + handle.read(MANIFEST_LIMIT + 1 - len(head))
+    if len(data) > MANIFEST_LIMIT:
+        raise InputError(f"larger than {size_text(MANIFEST_LIMIT)}", source=STDIN)
+    return _yaml(STDIN, decode(data, source=STDIN))
 
 
 def _stream_item(item: Any, seen: Mapping[str, Any]) -> Any:
@@ -97,10 +121,12 @@ def read_manifests(paths: Iterable[str | Path], reader: InputReader) -> tuple[li
     # would only walk them again and again (load_inventory pauses it too; a direct caller may not)
     with paused_gc():
         for name in manifest_files(paths):
-            if _is_json(name):
-                documents: list[tuple[int | None, Any]] = [(None, _read_json(name, reader))]
+            if name == STDIN:
+                documents = _read_stdin(reader)
+            elif _is_json(name):
+                documents = [(None, _read_json(name, reader))]
             else:
-                documents = _parse(name, reader.read_text(name, limit=MANIFEST_LIMIT))
+                documents = _yaml(name, reader.read_text(name, limit=MANIFEST_LIMIT))
             for line, data in documents:
                 objects.extend(_flatten(data, Location(file=name, line=line), warnings))
     return objects, warnings
