@@ -354,6 +354,9 @@ def _cli_scan(state: Path, config: Path, tmp: str, opts: argparse.Namespace) -> 
         "peak": ran["peak"],
         "code": ran["code"],
         "warnings": sum(1 for line in ran["stderr"].splitlines() if line.startswith("iamscope: warning")),
+        "warning_lines": [
+            line for line in ran["stderr"].splitlines() if line.startswith("iamscope: warning")
+        ][:5],
     }
     if ran["timed_out"] or ran["code"] not in (0, 1, 3):  # 1: findings, 3: incomplete input
         result["error"] = _failure(ran, opts)
@@ -601,6 +604,8 @@ def report(results: list[dict[str, Any]], opts: argparse.Namespace, command: lis
     scan_cli = big.get("cli", {}).get("scan", {})
     if scan_cli.get("warnings"):
         print(f"scale {big['scale']}: `iamscope scan` printed {scan_cli['warnings']} warning(s)")
+        for line in scan_cli.get("warning_lines", []):
+            print(f"  {line[:300]}")
 
     print()
     print("targets (read, not asserted):")
