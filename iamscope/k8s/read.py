@@ -7,6 +7,7 @@ from __future__ import annotations
 import codecs
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from iamscope.errors import InputError
 from iamscope.files import STDIN, InputReader, decode, size_text
 from iamscope.gcpause import paused_gc
 from iamscope.jsonstream import stream_json
-from iamscope.k8s.essentials import essentials
+from iamscope.k8s.essentials import Shared, essentials
 from iamscope.model import Location, Warning
 from iamscope.sources import manifest_files
 from iamscope.yamlload import load_documents
@@ -37,7 +38,7 @@ def _yaml(name: str, text: str) -> list[tuple[int | None, Any]]:
     return [(line, data) for line, data in load_documents(text, source=name)]
 
 
-def _read_stdin(reader: InputReader) -> list[tuple[int | None, Any]]:
+def _read_stdin(reader: InputReader, shared: Shared) -> list[tuple[int | None, Any]]:
     """Standard input: JSON (its first character `{` or `[`, as `kubectl get -o json` prints) read as
     a stream like a .json file, anything else as YAML."""
     with reader.open_binary(STDIN) as handle:
@@ -51,7 +52,11 @@ def _read_stdin(reader: InputReader) -> list[tuple[int | None, Any]]:
             start = head.removeprefix(codecs.BOM_UTF8).lstrip(_JSON_SPACE)[:1]
         if start in (b"{", b"["):
             document = stream_json(
-                handle, source=STDIN, limit=MANIFEST_LIMIT, on_item=_stream_item, head=head
+                handle,
+                source=STDIN,
+                limit=MANIFEST_LIMIT,
+                on_item=partial(_stream_item, shared=shared),
+                head=head,
             )
             return [(None, document)]
         data = head + handle.read(MANIFEST_LIMIT + 1 - len(head))
@@ -60,7 +65,7 @@ def _read_stdin(reader: InputReader) -> list[tuple[int | None, Any]]:
     return _yaml(STDIN, decode(data, source=STDIN))
 
 
-def _stream_item(item: Any, seen: Mapping[str, Any]) -> Any:
+def _stream_item(item: Any, seen: Mapping[str, Any], shared: Shared) -> Any:
     """One element of a list as it is parsed: given its list's kind when it has none (a `PodList`
     the API server wrote, kind first), and reduced at once to what the analysis reads."""
     if not isinstance(item, dict):
@@ -70,16 +75,17 @@ def _stream_item(item: Any, seen: Mapping[str, Any]) -> Any:
         if not (isinstance(list_kind, str) and list_kind.endswith("List") and len(list_kind) > 4):
             return item  # the list's kind may come after its items: _flatten decides
         item["kind"] = list_kind[: -len("List")]
-    return essentials(item) if isinstance(item.get("kind"), str) else item
+    return essentials(item, shared) if isinstance(item.get("kind"), str) else item
 
 
-def _read_json(name: str, reader: InputReader) -> Any:
+def _read_json(name: str, reader: InputReader, shared: Shared) -> Any:
     """A JSON file read as a stream, its list items reduced one by one as they are parsed."""
     with reader.open_binary(name) as handle:
-        return stream_json(handle, source=name, limit=MANIFEST_LIMIT, on_item=_stream_item)
+        on_item = partial(_stream_item, shared=shared)
+        return stream_json(handle, source=name, limit=MANIFEST_LIMIT, on_item=on_item)
 
 
-def _flatten(data: Any, location: Location, warnings: list[Warning]) -> Iterator[RawObject]:
+def _flatten(data: Any, location: Location, warnings: list[Warning], shared: Shared) -> Iterator[RawObject]:
     """The objects of one document, in order: lists and `kind: List` items are opened (walked with a
     stack, not recursion, so no nesting depth the parser accepts can overflow Python's stack)."""
     where = str(location)
@@ -111,7 +117,7 @@ def _flatten(data: Any, location: Location, warnings: list[Warning]) -> Iterator
             continue
         if kind != data.get("kind"):
             data = {**data, "kind": kind}
-        yield RawObject(essentials(data), location)
+        yield RawObject(essentials(data, shared), location)
 
 
 def read_manifests(paths: Iterable[str | Path], reader: InputReader) -> tuple[list[RawObject], list[Warning]]:
@@ -119,14 +125,15 @@ def read_manifests(paths: Iterable[str | Path], reader: InputReader) -> tuple[li
     warnings: list[Warning] = []
     # what is read forms no reference cycles: a collection pass over millions of parsed objects
     # would only walk them again and again (load_inventory pauses it too; a direct caller may not)
+    shared = Shared()
     with paused_gc():
         for name in manifest_files(paths):
             if name == STDIN:
-                documents = _read_stdin(reader)
+                documents = _read_stdin(reader, shared)
             elif _is_json(name):
-                documents = [(None, _read_json(name, reader))]
+                documents = [(None, _read_json(name, reader, shared))]
             else:
                 documents = _yaml(name, reader.read_text(name, limit=MANIFEST_LIMIT))
             for line, data in documents:
-                objects.extend(_flatten(data, Location(file=name, line=line), warnings))
+                objects.extend(_flatten(data, Location(file=name, line=line), warnings, shared))
     return objects, warnings

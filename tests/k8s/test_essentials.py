@@ -28,8 +28,8 @@ CORPUS = REPO / "tests" / "data" / "upstream"
 def _inventory(paths: list[Path], *, reduce: bool, monkeypatch: pytest.MonkeyPatch) -> KubeInventory:
     with monkeypatch.context() as patch:
         if not reduce:
-            patch.setattr(read_module, "essentials", lambda data: data)
-            patch.setattr(read_module, "_stream_item", lambda item, seen: item)
+            patch.setattr(read_module, "essentials", lambda data, shared=None: data)
+            patch.setattr(read_module, "_stream_item", lambda item, seen, shared: item)
         raws, warnings = read_manifests([str(p) for p in paths], InputReader())
     return build_kube_inventory(raws, warnings)
 
