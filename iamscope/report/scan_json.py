@@ -215,8 +215,8 @@ def scan_document(result: ScanResult) -> dict[str, Any]:
         return _scan_document(result, _Memo())
 
 
-def _scan_document(result: ScanResult, memo: _Memo, *, lists: bool = True) -> dict[str, Any]:
-    """The document; without `lists`, without its findings and access lists (rendered as streams)."""
+def _scan_document(result: ScanResult, memo: _Memo | None) -> dict[str, Any]:
+    """The document; without a memo, without its findings and access lists (rendered as streams)."""
     a = result.assessment
     counts = dict.fromkeys(SEVERITIES, 0)
     for f in result.findings:
@@ -236,7 +236,7 @@ def _scan_document(result: ScanResult, memo: _Memo, *, lists: bool = True) -> di
         "warnings": list(result.warnings),
         "unknown": list(a.inventory.aws.unknown),
     }
-    if lists:
+    if memo is not None:
         views = [v for _, v in sorted(a.service_accounts.items()) if v.mounts or v.access]
         locations = _Locations(result)
         document["findings"] = [finding_json(f) for f in result.findings]
@@ -263,7 +263,7 @@ def _chunks(result: ScanResult) -> Iterator[str]:
     views = [v for _, v in sorted(a.service_accounts.items()) if v.mounts or v.access]
     blocks = _GrantBlocks()
     encoder = _Encoder(set())
-    rest = _scan_document(result, _Memo(), lists=False)
+    rest = _scan_document(result, None)
     streamed: dict[str, Callable[[], Iterator[dict[str, Any]]]] = {
         "findings": lambda: (finding_json(f) for f in result.findings),
         "access": lambda: (_access_fields(v, locations.of(v), blocks.grants_text(v)) for v in views),
