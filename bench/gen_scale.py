@@ -2520,10 +2520,14 @@ def _system_pods(world: World, system: dict[str, list[dict[str, Any]]]) -> Itera
             labels["controller-revision-hash"] = _rs_hash(rng)
             nodes = list(world.nodes)
         owner = _owner_ref("apps/v1", kind, owner_name, obj["metadata"]["uid"])
+        taken: set[str] = set()
         for node in nodes:
             spec["nodeName"] = node
             ip = _node_ip(node)
             pod_name = f"{owner_name}-{_suffix(rng, 5, LOWER)}"
+            while pod_name in taken:  # the API server retries a generated name that is taken
+                pod_name = f"{owner_name}-{_suffix(rng, 5, LOWER)}"
+            taken.add(pod_name)
             pod = {
                 "apiVersion": "v1",
                 "kind": "Pod",

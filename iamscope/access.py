@@ -8,6 +8,7 @@ else stays unknown, so a grant that hangs on it is reported as conditional, not 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from iamscope.ascp import SECRETSMANAGER, SSMPARAMETER
@@ -140,11 +141,22 @@ class Catalogue:
         self.every = frozenset(self.index.arns)
         self.kinds: dict[str, str] = {}
         self.accounts: dict[str, str] = {}
+        self.regions_of: dict[str, str] = {}
+        by_kind: dict[str, set[str]] = {}
+        by_account: dict[str, set[str]] = {}
         for arn in self.index.arns:
             parsed = try_parse_arn(arn)
             kind = _kind_of(arn)
             if parsed is not None and kind is not None:
                 self.kinds[arn], self.accounts[arn] = kind, parsed.account
+                self.regions_of[arn] = parsed.region
+                by_kind.setdefault(kind, set()).add(arn)
+                by_account.setdefault(parsed.account, set()).add(arn)
+        # the same partitions as sets, so a role's resources are split with set operations (in C)
+        # rather than resource by resource
+        self.by_kind = {k: frozenset(v) for k, v in by_kind.items()}
+        self.by_account = {k: frozenset(v) for k, v in by_account.items()}
+        self.listed = frozenset(self.secrets) | frozenset(self.parameters)
         self.with_policies = frozenset(a for a, s in self.secrets.items() if s.resource_policy is not None)
         self.deleted = frozenset(a for a, s in self.secrets.items() if s.deleted)  # no value can be read
         # GetParametersByPath is authorized on the path asked for, not on the parameters it returns:
@@ -345,6 +357,20 @@ class _Groups:
         return (covered, account, listed_secret, values)
 
 
+def _split(
+    parts: list[tuple[tuple[int, ...], AbstractSet[str]]], covered: frozenset[str], index: int
+) -> list[tuple[tuple[int, ...], AbstractSet[str]]]:
+    """Each part cut in what `covered` holds (its key gains `index`) and what it does not."""
+    out = []
+    for key, arns in parts:
+        inside = arns & covered
+        if inside:
+            out.append(((*key, index), inside))
+        if len(inside) < len(arns):
+            out.append((key, arns - inside))
+    return out
+
+
 def _matching(index: ArnIndex, patterns: Iterable[str]) -> frozenset[str]:
     """The indexed ARNs the patterns match. A pattern without `*` or `?` matches itself alone (as
     PatternSet.matches, which resource_applies uses, tests literals by set membership): only the
@@ -364,6 +390,7 @@ class AccessCalculator:
         self._reach_cache: dict[int, tuple[Statement, frozenset[str]]] = {}
         self._decrypt_cache: dict[tuple[str, ...] | tuple[object, ...], ActionGrant | None] = {}
         self._values_cache: dict[tuple[str, tuple[str, ...]], tuple[object, ...]] = {}
+        self._key_cache: dict[str, str | None] = {}
 
     def documents(self, role: Role) -> tuple[list[PolicyDocument], PolicyDocument | None, list[str]]:
         return role_policies(role, self.catalogue.managed)
@@ -410,17 +437,25 @@ class AccessCalculator:
             for arn, grant in self._decide_action(role, docs, boundary, action, principal_tags):
                 decided.setdefault(arn, []).append(grant)
         grants: dict[str, Grant] = {}
+        kinds = self.catalogue.kinds
+        tags_key = tuple(sorted(principal_tags.items()))
+        mentions: dict[str, bool] = {}
+        # many resources get the same actions (the same ActionGrant objects): one tuple serves them all
+        shared: dict[tuple[int, ...], tuple[ActionGrant, ...]] = {}
         for arn in sorted(decided):
-            kind = self.catalogue.kinds[arn]
+            kind = kinds[arn]
             key = self._key_of(arn)
-            decrypt = self._decrypt(role, docs, boundary, key, arn, kind, principal_tags) if key else None
+            decrypt = None
+            if key:
+                if key not in mentions:
+                    mentions[key] = self._mentions_context(docs, key)
+                decrypt = self._decrypt(
+                    role, docs, boundary, key, arn, kind, principal_tags, tags_key, mentions[key]
+                )
+            found = decided[arn]  # in the order of ALL_ACTIONS, which is sorted
+            actions = shared.setdefault(tuple(map(id, found)), tuple(found))
             grants[arn] = Grant(
-                resource=arn,
-                kind=kind,
-                role_arn=role.arn,
-                actions=tuple(sorted(decided[arn], key=lambda g: g.action)),
-                decrypt=decrypt,
-                needs_key=key,
+                resource=arn, kind=kind, role_arn=role.arn, actions=actions, decrypt=decrypt, needs_key=key
             )
         return RoleAccess(
             role_arn=role_arn,
@@ -447,80 +482,103 @@ class AccessCalculator:
             yield from self._by_path(role, docs, boundary, rel, principal_tags)
             return
         reach = self._reach
-        candidates: set[str] = set()
-        for _, st in rel.allows:
-            candidates |= reach(st)
-        candidates |= self.catalogue.with_policies
-        slow: set[str] = set(self.catalogue.with_policies)
-        deny: set[str] = set()
-        for _, st in (*rel.denies, *rel.boundary_denies, *rel.allows, *rel.boundary_allows):
-            if st.conditions:
-                slow |= reach(st)
+        catalogue = self.catalogue
+        empty: frozenset[str] = frozenset()
+        candidates = set(catalogue.with_policies).union(*(reach(st) for _, st in rel.allows))
+        pool = (candidates & catalogue.by_kind.get(kind, empty)) - catalogue.deleted
+        account = account_of(role.arn)
+        local = pool & catalogue.by_account.get(account or "", empty)
+        # another account's resource the snapshot does not list: its resource policy is unknown
+        unlisted = (pool - local) - catalogue.listed
+        for arn in sorted(unlisted):
+            g = self._other_account(role, docs, boundary, action, arn, principal_tags)
+            if g is not None:
+                yield arn, g
+        if not rel.simple:
+            engine = pool - unlisted
+        else:
+            # what a condition or a resource policy may decide goes to the engine; every set operation
+            # below costs what the role reaches (`local`), not what the statements' patterns cover
+            conditioned = [
+                reach(st)
+                for _, st in (*rel.denies, *rel.boundary_denies, *rel.allows, *rel.boundary_allows)
+                if st.conditions
+            ]
+            slow = local & catalogue.with_policies
+            slow = slow.union(*(local & r for r in conditioned))
+            engine = (pool - unlisted - local) | slow
+        yield from self._engine_decisions(role, docs, boundary, action, rel, reach, principal_tags, engine)
+        if not rel.simple:
+            return
+        fast = local - slow
         for _, st in (*rel.denies, *rel.boundary_denies):
             if not st.conditions:
-                deny |= reach(st)
-        inside: set[str] | None = None
+                fast = fast - reach(st)  # not -=, which walks the whole of what the Deny reaches
         if boundary is not None:
-            inside = set()
-            for _, st in rel.boundary_allows:
-                if not st.conditions:
-                    inside |= reach(st)
-        account = account_of(role.arn)
-        kinds, accounts = self.catalogue.kinds, self.catalogue.accounts
+            fast = set().union(*(fast & reach(st) for _, st in rel.boundary_allows if not st.conditions))
+        yield from self._covered(action, rel, fast, reach)
+
+    def _engine_decisions(
+        self,
+        role: Role,
+        docs: Sequence[PolicyDocument],
+        boundary: PolicyDocument | None,
+        action: str,
+        rel: _Relevant,
+        reach: Callable[[Statement], frozenset[str]],
+        principal_tags: Mapping[str, str],
+        resources: Iterable[str],
+    ) -> Iterator[tuple[str, ActionGrant]]:
+        """Resources the policy engine decides one at a time (conditions, resource policies, other
+        accounts, policy variables), each group of resources that agree on everything the decision
+        reads (see _Groups) once."""
+        groups = _Groups(rel, reach, principal_tags, self._resource_values) if rel.simple else None
+        catalogue = self.catalogue
+        for arn in sorted(resources):
+            secret = catalogue.secrets.get(arn)
+            policy = secret.resource_policy if secret else None
+            signature = None
+            if groups is not None and policy is None:
+                signature = groups.signature(arn, secret is not None, catalogue.accounts.get(arn))
+            if signature is not None and groups is not None and signature in groups.decided:
+                g = groups.decided[signature]
+            else:
+                g = _decide(
+                    docs,
+                    action,
+                    arn,
+                    _context(arn, catalogue, principal_tags),
+                    boundary,
+                    policy,
+                    role.arn,
+                    _known_prefixes(arn, catalogue),
+                )
+                if signature is not None and groups is not None:
+                    groups.decided[signature] = g
+            if g is not None:
+                yield arn, g
+
+    @staticmethod
+    def _covered(
+        action: str, rel: _Relevant, resources: AbstractSet[str], reach: Callable[[Statement], frozenset[str]]
+    ) -> Iterator[tuple[str, ActionGrant]]:
+        """Resources no condition, resource policy or Deny touches: allowed by the allowing statements
+        that cover them (within the boundary's). They are split by which statements cover them with
+        set operations, and each part gets one grant naming those statements."""
+        parts: list[tuple[tuple[int, ...], AbstractSet[str]]] = [((), resources)]
+        for i, (_, st) in enumerate(rel.allows):
+            parts = _split(parts, reach(st), i)
+        parts = [(covering, arns) for covering, arns in parts if covering]
+        for i, (_, st) in enumerate(rel.boundary_allows):
+            parts = _split(parts, reach(st), -1 - i)
         allow_refs = [ref(d, st, "identity") for d, st in rel.allows]
         boundary_refs = [ref(d, st, "boundary") for d, st in rel.boundary_allows]
-        groups = _Groups(rel, reach, principal_tags, self._resource_values) if rel.simple else None
-        fast: dict[tuple[int, ...], ActionGrant] = {}
-        allow_reach = [reach(st) for _, st in rel.allows]
-        boundary_reach = [reach(st) for _, st in rel.boundary_allows]
-        for arn in sorted(a for a in candidates - self.catalogue.deleted if kinds.get(a) == kind):
-            if (
-                accounts.get(arn) != account
-                and arn not in self.catalogue.secrets
-                and arn not in self.catalogue.parameters
-            ):
-                g = self._other_account(role, docs, boundary, action, arn, principal_tags)
-                if g is not None:
-                    yield arn, g
-                continue
-            if not rel.simple or arn in slow or accounts.get(arn) != account:
-                secret = self.catalogue.secrets.get(arn)
-                policy = secret.resource_policy if secret else None
-                signature = None
-                if groups is not None and policy is None:
-                    signature = groups.signature(arn, secret is not None, accounts.get(arn))
-                if signature is not None and groups is not None and signature in groups.decided:
-                    g = groups.decided[signature]
-                else:
-                    g = _decide(
-                        docs,
-                        action,
-                        arn,
-                        _context(arn, self.catalogue, principal_tags),
-                        boundary,
-                        policy,
-                        role.arn,
-                        _known_prefixes(arn, self.catalogue),
-                    )
-                    if signature is not None and groups is not None:
-                        groups.decided[signature] = g
-                if g is not None:
-                    yield arn, g
-                continue
-            if arn in deny or (inside is not None and arn not in inside):
-                continue
-            # which allowing statements (identity, then boundary) cover it: the grant depends on that alone
-            covering = tuple(i for i, r in enumerate(allow_reach) if arn in r)
-            if not covering:
-                continue
-            covering += tuple(-1 - i for i, r in enumerate(boundary_reach) if arn in r)
-            grant = fast.get(covering)
-            if grant is None:
-                refs = [allow_refs[i] if i >= 0 else boundary_refs[-1 - i] for i in covering]
-                statements = tuple(refs) if len(refs) == 1 else evidence(refs)
-                grant = ActionGrant(action=action, outcome="allowed", when=None, statements=statements)
-                fast[covering] = grant
-            yield arn, grant
+        for covering, arns in parts:
+            refs = [allow_refs[i] if i >= 0 else boundary_refs[-1 - i] for i in covering]
+            statements = tuple(refs) if len(refs) == 1 else evidence(refs)
+            grant = ActionGrant(action=action, outcome="allowed", when=None, statements=statements)
+            for arn in arns:
+                yield arn, grant
 
     def _other_account(
         self,
@@ -661,6 +719,12 @@ class AccessCalculator:
         return tuple(wildcards)
 
     def _key_of(self, arn: str) -> str | None:
+        if arn in self._key_cache:
+            return self._key_cache[arn]
+        found = self._key_cache[arn] = self._find_key(arn)
+        return found
+
+    def _find_key(self, arn: str) -> str | None:
         secret = self.catalogue.secrets.get(arn)
         if secret is not None:
             return self.catalogue.key_directory.customer_key(
@@ -682,19 +746,16 @@ class AccessCalculator:
         arn: str,
         kind: str,
         principal_tags: Mapping[str, str],
+        tags_key: tuple[tuple[str, str], ...],
+        mentions_context: bool,
     ) -> ActionGrant | None:
-        parsed = try_parse_arn(arn)
-        region = parsed.region if parsed else ""
+        """kms:Decrypt on the resource's key. `tags_key` is the principal tags sorted, and
+        `mentions_context` whether a policy of the role or the key reads the encryption context (both
+        the same for all of a role's resources, so the caller works them out once)."""
+        region = self.catalogue.regions_of.get(arn, "")
         # one answer per key, service and region, unless a policy looks at the encryption context
         # (which names the secret or parameter)
-        cache_key = (
-            role.arn,
-            key_arn,
-            kind,
-            region,
-            tuple(sorted(principal_tags.items())),
-            arn if self._mentions_context(docs, key_arn) else "",
-        )
+        cache_key = (role.arn, key_arn, kind, region, tags_key, arn if mentions_context else "")
         if cache_key in self._decrypt_cache:
             return self._decrypt_cache[cache_key]
         context = {
