@@ -110,27 +110,37 @@ def is_pattern(arn: str) -> bool:
     return "*" in arn or "?" in arn
 
 
-def _patterns_apart(finding: Finding) -> Finding:
-    """A finding's `resources` are concrete ARNs (DESIGN.md §3); patterns go to `patterns`."""
-    moved = tuple(r for r in finding.resources if is_pattern(r))
-    if not moved:
-        return finding
-    return replace(
-        finding,
-        resources=tuple(r for r in finding.resources if not is_pattern(r)),
-        patterns=tuple(sorted({*finding.patterns, *moved})),
-    )
+class _PatternsApart:
+    """A finding's `resources` are concrete ARNs (DESIGN.md §3); patterns go to `patterns`. A check
+    hands the same resources tuple to the findings of each subject it reports on: it is split once
+    (the tuple is kept with its parts, so its id stays its own)."""
+
+    def __init__(self) -> None:
+        self.split: dict[int, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
+
+    def __call__(self, finding: Finding) -> Finding:
+        resources = finding.resources
+        found = self.split.get(id(resources))
+        if found is None:
+            moved = tuple(r for r in resources if is_pattern(r))
+            kept = tuple(r for r in resources if not is_pattern(r)) if moved else resources
+            found = self.split[id(resources)] = (resources, kept, moved)
+        _, kept, moved = found
+        if not moved:
+            return finding
+        return replace(finding, resources=kept, patterns=tuple(sorted({*finding.patterns, *moved})))
 
 
 def run_checks(assessment: Assessment) -> tuple[Finding, ...]:
     import iamscope.checks  # noqa: F401  (registers every rule)
 
     found: dict[str, Finding] = {}
+    patterns_apart = _PatternsApart()
     for rule_id in sorted(RULES):
         registered = RULES[rule_id]
         for finding in registered.check(assessment):
             if not finding.remediation:
                 finding = replace(finding, remediation=registered.remediation)
-            finding = _patterns_apart(finding)
+            finding = patterns_apart(finding)
             found.setdefault(finding.fingerprint, finding)
     return tuple(sorted(found.values(), key=Finding.sort_key))

@@ -141,6 +141,13 @@ def spc_write_access(assessment: Assessment) -> Iterator[Finding]:
     )
     seen: set[tuple[str, str | None]] = set()
     readable = _Readable()
+    # by namespace, once: every subject asks for its namespaces' (or all namespaces') service accounts
+    views_in: dict[str, list[ServiceAccountView]] = {}
+    for view in assessment.service_accounts.values():
+        views_in.setdefault(view.namespace, []).append(view)
+    mounting_in: dict[str, set[str]] = {}
+    for m in assessment.mounts:
+        mounting_in.setdefault(m.namespace, set()).add(m.service_account)
     for namespace in namespaces:
         for perm, verbs in who_can(
             perms, ("create", "update", "patch"), SPC_GROUP, "secretproviderclasses", namespace
@@ -156,9 +163,9 @@ def spc_write_access(assessment: Assessment) -> Iterator[Finding]:
                 for g, r in RUN_PODS
                 for ns in scope
             )
-            views = [v for v in assessment.service_accounts.values() if v.namespace in scope]
+            views = [v for ns in scope for v in views_in.get(ns, ())]
             if not runs_pods:
-                mounting = {m.service_account for m in assessment.mounts if m.namespace in scope}
+                mounting = set().union(*(mounting_in.get(ns, ()) for ns in scope))
                 views = [v for v in views if v.id in mounting]
             reach = readable.reach(views)
             how = (

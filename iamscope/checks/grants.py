@@ -4,10 +4,12 @@ roles that hand secrets to every pod on the node."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
 
 from iamscope.access import ASCP_ACTIONS, DECRYPT, DESCRIBE_SECRET, Grant, RoleAccess, WildcardStatement
-from iamscope.assess import Assessment, ServiceAccountView
+from iamscope.assess import Assessment, Need, ServiceAccountView
 from iamscope.checks.common import declaration_path, location_of, role_path, subjects
 from iamscope.edges import Edge, reads
 from iamscope.findings import RANK, Finding, is_pattern, listing, lower, rule
@@ -121,24 +123,113 @@ def wildcard_resource(assessment: Assessment) -> Iterator[Finding]:
         )
 
 
-def _readable(view: ServiceAccountView) -> Iterator[tuple[TrustCheck, Grant, str]]:
-    """Every grant the service account can use to read a value, `conditional` when the grant or the
-    way to the role holds only under conditions the scan cannot confirm."""
-    for check, access in view.access:  # as view.grants(), without building its list
-        for _, grant in access.sorted_grants:
-            readable = grant.readable
-            if readable is not None:
-                yield check, grant, "conditional" if check.outcome == "conditional" else readable
-
-
 def _count(resources: Iterable[str]) -> str:
     """ "3 secret(s)/parameter(s)", and how many more are declared but do not exist yet."""
     items = list(resources)
     known = sum(1 for r in items if not is_pattern(r))
-    pending = len(items) - known
+    return _count_text(known, len(items) - known)
+
+
+def _count_text(known: int, pending: int) -> str:
     return f"{known} secret(s)/parameter(s)" + (
         f" (and {pending} declared but not created yet)" if pending else ""
     )
+
+
+class _DeclaredReads:
+    """What one role (reached one way) can read that some mount declares, worked out once for every
+    service account that reaches it: a role granting `*` reaches every declared ARN, and the service
+    accounts sharing it differ only in their own few needs, which each takes out."""
+
+    def __init__(
+        self, access: RoleAccess, declared_by: Mapping[str, tuple[Need, ...]], declared: frozenset[str]
+    ) -> None:
+        self.members = access.readable_resources & declared
+        self.arns = tuple(sorted(self.members))
+        self.grants = access.grants
+        self.declared_by = declared_by
+        self.allowed = sum(1 for a in self.arns if self.grants[a].readable == "allowed")
+        self.workloads = Counter(n.workload for a in self.arns for n in declared_by[a])
+        self.sorted_workloads = tuple(sorted(self.workloads))
+        # the order in which `first` looks: concrete ARNs before patterns, each by ARN
+        self.ordered = (
+            tuple(a for a in self.arns if not is_pattern(a)),
+            tuple(a for a in self.arns if is_pattern(a)),
+        )
+        self.patterns = frozenset(self.ordered[1])
+
+    def count(self, own: set[str]) -> str:
+        """_count() of `without(own)`."""
+        pending = len(self.patterns) - len(own & self.patterns)
+        return _count_text(len(self.arns) - len(own & self.members) - pending, pending)
+
+    def without(self, own: set[str]) -> tuple[str, ...]:
+        """The ARNs, sorted, less `own`."""
+        drop = sorted(own & self.members)
+        if not drop:
+            return self.arns
+        out: list[str] = []
+        start = 0
+        for arn in drop:
+            at = bisect_left(self.arns, arn, start)
+            out += self.arns[start:at]
+            start = at + 1
+        out += self.arns[start:]
+        return tuple(out)
+
+    def declarers(self, own: set[str]) -> tuple[str, ...]:
+        """The workloads declaring the ARNs that are not `own`, sorted."""
+        taken = Counter(n.workload for a in own & self.members for n in self.declared_by[a])
+        gone = {w for w, count in taken.items() if count >= self.workloads[w]}
+        if not gone:
+            return self.sorted_workloads
+        return tuple(w for w in self.sorted_workloads if w not in gone)
+
+    def any_allowed(self, own: set[str]) -> bool:
+        mine = sum(1 for a in own & self.members if self.grants[a].readable == "allowed")
+        return self.allowed > mine
+
+    def first(self, own: set[str], here: set[str], namespaces_of: Mapping[str, frozenset[str]]) -> Grant:
+        """The grant the evidence shows: the first ARN (not `own`) declared outside `here`, concrete ARNs
+        before patterns; failing that, the first ARN."""
+        for arns in self.ordered:
+            fallback = None
+            for arn in arns:
+                if arn in own:
+                    continue
+                if not namespaces_of[arn] <= here:
+                    return self.grants[arn]
+                fallback = fallback or arn
+            if fallback is not None:
+                return self.grants[fallback]
+        raise ValueError("no ARN beyond the service account's own")  # callers check there is one
+
+
+class _NamespacesOf(dict[str, frozenset[str]]):
+    """The namespaces of the mounts declaring an ARN, worked out for the ARNs asked about."""
+
+    def __init__(self, declared_by: Mapping[str, tuple[Need, ...]]) -> None:
+        super().__init__()
+        self.declared_by = declared_by
+
+    def __missing__(self, arn: str) -> frozenset[str]:
+        found = self[arn] = frozenset(n.mount.namespace for n in self.declared_by[arn])
+        return found
+
+
+class _DeclaredReadsCache:
+    """_DeclaredReads per RoleAccess, for one check run (the RoleAccess is kept, so its id stays its own)."""
+
+    def __init__(self, assessment: Assessment) -> None:
+        self.declared_by = assessment.declared_by
+        self.declared = frozenset(assessment.declared_by)
+        self.found: dict[int, tuple[RoleAccess, _DeclaredReads]] = {}
+
+    def get(self, access: RoleAccess) -> _DeclaredReads:
+        hit = self.found.get(id(access))
+        if hit is None:
+            hit = self.found[id(access)] = (access, _DeclaredReads(access, self.declared_by, self.declared))
+        return hit[1]
 
 
 @rule(
@@ -151,45 +242,40 @@ def _count(resources: Iterable[str]) -> str:
     references=(ASCP_DOCS,),
 )
 def cross_workload(assessment: Assessment) -> Iterator[Finding]:
-    # per declared ARN, the service accounts and the namespaces of the mounts declaring it
-    declaring = {
-        arn: frozenset(n.mount.service_account for n in needs)
-        for arn, needs in assessment.declared_by.items()
-    }
-    namespaces_of = {
-        arn: frozenset(n.mount.namespace for n in needs) for arn, needs in assessment.declared_by.items()
-    }
-    nobody: frozenset[str] = frozenset()
+    declared_by = assessment.declared_by
+    # per declared ARN, the namespaces of the mounts declaring it
+    namespaces_of = _NamespacesOf(declared_by)
+    reads_of = _DeclaredReadsCache(assessment)
     for view in assessment.service_accounts.values():
         own = set(view.need_arns)
-        alone = {view.id}
-        by_role: dict[str, list[tuple[TrustCheck, Grant, str]]] = {}
-        for check, grant, readable in _readable(view):
-            if grant.resource in own:
-                continue
-            # another service account's mount declares it
-            if not declaring.get(grant.resource, nobody) <= alone:
-                by_role.setdefault(check.role_arn, []).append((check, grant, readable))
-        for role_arn, hits in sorted(by_role.items()):
-            resources = tuple(sorted(g.resource for _, g, _ in hits))
-            declarers = sorted(
-                {
-                    n.workload
-                    for _, g, _ in hits
-                    for n in assessment.declared_by[g.resource]
-                    if n.mount.service_account != view.id
-                }
+        # what each role can read that some mount declares: the service account's own needs aside,
+        # another service account's mount declares every one of them
+        by_role: dict[str, list[tuple[TrustCheck, _DeclaredReads]]] = {}
+        for check, access in view.access:
+            found = reads_of.get(access)
+            if len(found.arns) > len(own & found.members):
+                by_role.setdefault(check.role_arn, []).append((check, found))
+        for role_arn, ways in sorted(by_role.items()):
+            parts = [(check, found, found.without(own)) for check, found in ways]
+            resources = parts[0][2] if len(parts) == 1 else tuple(sorted(a for *_, r in parts for a in r))
+            counted = parts[0][1].count(own) if len(parts) == 1 else _count(resources)
+            declarers = (
+                parts[0][1].declarers(own)
+                if len(parts) == 1
+                else tuple(sorted(set().union(*(found.declarers(own) for _, found, _ in parts))))
             )
             namespaces = {w.split("/", 1)[0] for w in declarers}
             cross_ns = bool(namespaces - {view.namespace})
             severity = "critical" if cross_ns else "high"
-            conditional = all(r == "conditional" for _, _, r in hits)
+            conditional = all(
+                check.outcome == "conditional" or not found.any_allowed(own) for check, found, _ in parts
+            )
             if conditional:
                 severity = lower(severity)
             # the evidence shows a known secret, and one from another namespace when there is one
             here = {view.namespace}
-            first_check, first_grant, _ = min(
-                hits,
+            first_check, first_grant = min(
+                ((check, found.first(own, here, namespaces_of)) for check, found, _ in parts),
                 key=lambda h: (
                     is_pattern(h[1].resource),
                     namespaces_of[h[1].resource] <= here,  # every declaring mount is in this namespace
@@ -211,7 +297,7 @@ def cross_workload(assessment: Assessment) -> Iterator[Finding]:
                     subject=subject,
                     service_account=view.id,
                     role_arn=role_arn,
-                    message=f"can read {_count(resources)} that {len(declarers)} other "
+                    message=f"can read {counted} that {len(declarers)} other "
                     f"workload(s) declare ({listing(declarers)})"
                     + (
                         f", across namespaces ({listing(sorted(namespaces - {view.namespace}))})"
@@ -226,6 +312,21 @@ def cross_workload(assessment: Assessment) -> Iterator[Finding]:
                 )
 
 
+class _Undeclared:
+    """What each role (reached one way) can read that no mount declares, sorted: the same for every
+    service account reaching it, so worked out once per RoleAccess in a check run."""
+
+    def __init__(self, assessment: Assessment) -> None:
+        self.declared = frozenset(assessment.declared_by)  # a set: `-` then costs what the role reads
+        self.found: dict[int, tuple[RoleAccess, tuple[str, ...]]] = {}
+
+    def get(self, access: RoleAccess) -> tuple[str, ...]:
+        hit = self.found.get(id(access))
+        if hit is None:
+            hit = self.found[id(access)] = (access, tuple(sorted(access.readable_resources - self.declared)))
+        return hit[1]
+
+
 @rule(
     "excess-grant",
     title="Grants beyond the declared need",
@@ -235,9 +336,9 @@ def cross_workload(assessment: Assessment) -> Iterator[Finding]:
     references=(ASCP_DOCS,),
 )
 def excess(assessment: Assessment) -> Iterator[Finding]:
+    undeclared = _Undeclared(assessment)
     for view in assessment.service_accounts.values():
-        own = set(view.need_arns)
-        by_role: dict[str, list[Grant]] = {}
+        by_role: dict[str, list[tuple[RoleAccess, tuple[str, ...]]]] = {}
         patterns: dict[str, set[str]] = {}
         checks: dict[str, TrustCheck] = {}
         for check, access in view.access:
@@ -245,16 +346,18 @@ def excess(assessment: Assessment) -> Iterator[Finding]:
             for w in access.wildcards:
                 if w.wildcard_resources and w.future:
                     patterns.setdefault(check.role_arn, set()).update(w.wildcard_resources)
-        for check, grant, _ in _readable(view):
-            if grant.resource in own or assessment.declared_by.get(grant.resource):
-                continue  # needed, or another workload's (cross-workload-grant)
-            by_role.setdefault(check.role_arn, []).append(grant)
+        # what no mount declares (what one does is needed, or another workload's: cross-workload-grant)
+        for check, access in view.access:
+            arns = undeclared.get(access)
+            if arns:
+                by_role.setdefault(check.role_arn, []).append((access, arns))
         for role_arn in sorted(set(by_role) | set(patterns)):
-            grants = by_role.get(role_arn, [])
+            ways = by_role.get(role_arn, [])
             pats = tuple(sorted(patterns.get(role_arn, ())))
-            if not grants:
+            if not ways:
                 continue  # a pattern alone is the role's wildcard-resource finding, said once there
-            resources = tuple(sorted(g.resource for g in grants))
+            resources = ways[0][1] if len(ways) == 1 else tuple(sorted(a for _, arns in ways for a in arns))
+            grants = [ways[0][0].grants[ways[0][1][0]]]
             what = f"{len(resources)} secret(s)/parameter(s) no workload declares"
             if pats:
                 what += f", and every future match of {', '.join(pats)}"
