@@ -311,6 +311,10 @@ class _GrantBlocks:
         self.encoder = _Encoder(set())
         self.blocks: OrderedDict[tuple[int, str, bool], list[tuple[str, str]]] = OrderedDict()
         self.size = 0
+        # the ways (RoleAccess id, role, outcome) of the last service account rendered, and its text;
+        # the RoleAccess objects live in the assessment for all of the render, so their ids stay theirs
+        self.last_ways: tuple[tuple[int, str, str], ...] | None = None
+        self.last_text = _Raw("[]")
 
     def _block(self, access: RoleAccess, via: str, conditional_way: bool) -> list[tuple[str, str]]:
         key = (id(access), via, conditional_way)
@@ -336,7 +340,15 @@ class _GrantBlocks:
         return block
 
     def grants_text(self, view: ServiceAccountView) -> _Raw:
-        """The service account's "grants" list, as the encoder would write it."""
+        """The service account's "grants" list, as the encoder would write it. The text depends only on
+        the roles the service account reaches and how, which the next service account (in id order,
+        often of the same namespace) shares more often than not: the last text is kept for it."""
+        ways = tuple((id(access), check.role_arn, check.outcome) for check, access in view.access)
+        if ways != self.last_ways:
+            self.last_ways, self.last_text = ways, self._grants_text(view)
+        return self.last_text
+
+    def _grants_text(self, view: ServiceAccountView) -> _Raw:
         keyed: list[tuple[tuple[str, str, str], str]] = []
         for check, access in view.access:
             via = check.role_arn
