@@ -7,6 +7,7 @@ import json
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from json.encoder import encode_basestring_ascii as _string
+from operator import itemgetter
 from typing import Any
 
 from iamscope.access import Grant, RoleAccess
@@ -297,6 +298,9 @@ class _Raw:
 
 
 _GRANT_LEVEL = 4  # document > "access" list > access entry > "grants" list > grant entry
+# stand-ins for a grant's resource in a template entry text (no ARN holds a NUL)
+_MARK = "\x00resource\x00"
+_PATTERN_MARK = "\x00resource*\x00"
 _BLOCK_BUDGET = 200_000  # grant entry texts kept for reuse (a few hundred bytes each)
 
 
@@ -309,35 +313,51 @@ class _GrantBlocks:
     def __init__(self) -> None:
         self.memo = _Memo()
         self.encoder = _Encoder(set())
-        self.blocks: OrderedDict[tuple[int, str, bool], list[tuple[str, str]]] = OrderedDict()
+        self.blocks: OrderedDict[tuple[int, str, bool], list[tuple[tuple[str, str, str], str]]] = (
+            OrderedDict()
+        )
         self.size = 0
         # the ways (RoleAccess id, role, outcome) of the last service account rendered, and its text;
         # the RoleAccess objects live in the assessment for all of the render, so their ids stay theirs
         self.last_ways: tuple[tuple[int, str, str], ...] | None = None
         self.last_text = _Raw("[]")
 
-    def _block(self, access: RoleAccess, via: str, conditional_way: bool) -> list[tuple[str, str]]:
+    def _block(
+        self, access: RoleAccess, via: str, conditional_way: bool
+    ) -> list[tuple[tuple[str, str, str], str]]:
+        """((resource, via, ""), entry text) of each grant: the key is the entries' order (_grant_order)."""
         key = (id(access), via, conditional_way)
-        block = self.blocks.get(key)
-        if block is not None:
+        cached = self.blocks.get(key)
+        if cached is not None:
             self.blocks.move_to_end(key)
-            return block
-        block = [
-            (
-                arn,
-                self.encoder.encode(
-                    _grant_entry(arn, grant, via, conditional_way, self.memo.statement_texts(access, grant)),
-                    level=_GRANT_LEVEL,
-                ),
-            )
-            for arn, grant in access.sorted_grants
-        ]
+            return cached
+        # grants alike but for their resource (the calculator hands out one actions tuple and one
+        # decrypt grant for many resources) have one entry text but for it: encoded once, around a mark
+        templates: dict[tuple[int, int, str | None, bool], tuple[str, str] | None] = {}
+        block: list[tuple[tuple[str, str, str], str]] = []
+        for arn, grant in access.sorted_grants:
+            pattern = is_pattern(arn)
+            like = (id(grant.actions), id(grant.decrypt), grant.readable, pattern)
+            if like not in templates:
+                mark = _PATTERN_MARK if pattern else _MARK
+                text = self._entry_text(mark, access, grant, via, conditional_way)
+                pieces = text.split(_string(mark))
+                templates[like] = (pieces[0], pieces[1]) if len(pieces) == 2 else None
+            around = templates[like]
+            if around is None:  # the mark's text is elsewhere in the entry too: no template
+                block.append(((arn, via, ""), self._entry_text(arn, access, grant, via, conditional_way)))
+            else:
+                block.append(((arn, via, ""), around[0] + _string(arn) + around[1]))
         self.blocks[key] = block
         self.size += len(block) + 1
         while self.size > _BLOCK_BUDGET and len(self.blocks) > 1:
             _, dropped = self.blocks.popitem(last=False)
             self.size -= len(dropped) + 1
         return block
+
+    def _entry_text(self, arn: str, access: RoleAccess, grant: Grant, via: str, conditional_way: bool) -> str:
+        texts = self.memo.statement_texts(access, grant)
+        return self.encoder.encode(_grant_entry(arn, grant, via, conditional_way, texts), level=_GRANT_LEVEL)
 
     def grants_text(self, view: ServiceAccountView) -> _Raw:
         """The service account's "grants" list, as the encoder would write it. The text depends only on
@@ -352,19 +372,17 @@ class _GrantBlocks:
         keyed: list[tuple[tuple[str, str, str], str]] = []
         for check, access in view.access:
             via = check.role_arn
-            keyed += [
-                ((arn, via, ""), text)
-                for arn, text in self._block(access, via, check.outcome == "conditional")
-            ]
+            keyed += self._block(access, via, check.outcome == "conditional")
             keyed += [
                 (_grant_order(entry), self.encoder.encode(entry, level=_GRANT_LEVEL))
                 for entry in _future_wildcards(access, via)
             ]
         if not keyed:
             return _Raw("[]")
-        keyed.sort(key=lambda k: k[0])
+        keyed.sort(key=itemgetter(0))  # each block is sorted already: the sort merges them
         inner = _NEWLINE[_GRANT_LEVEL]
-        return _Raw("[" + inner + ("," + inner).join(t for _, t in keyed) + _NEWLINE[_GRANT_LEVEL - 1] + "]")
+        texts = map(itemgetter(1), keyed)
+        return _Raw("[" + inner + ("," + inner).join(texts) + _NEWLINE[_GRANT_LEVEL - 1] + "]")
 
 
 _MAX_LEVEL = 64  # deeper (or circular) structures are left to json.dumps
