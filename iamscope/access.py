@@ -343,18 +343,17 @@ class _Groups:
         # the keys, the last one winning
         self.principal = {f"{PRINCIPAL_TAGS}{k}".lower(): v for k, v in principal_tags.items()}
         self.resource_values = resource_values
-        self.decided: dict[tuple[object, ...], ActionGrant | None] = {}
 
-    def signature(self, arn: str, listed_secret: bool, account: str | None) -> tuple[object, ...]:
-        """What the decision on `arn` depends on: equal signatures, equal decisions."""
-        covered = tuple(arn in r for r in self.reaches)
+    def rest(self, arn: str, listed_secret: bool, account: str | None) -> tuple[object, ...]:
+        """What the decision on `arn` depends on besides which statements cover it (`reaches`, which
+        the caller splits resources by): equal statements and equal rest, equal decisions."""
         if not self.keys:
-            return (covered, account, listed_secret)
+            return (account, listed_secret)
         principal = self.principal
         values = tuple(
             principal.get(k, v) for k, v in zip(self.keys, self.resource_values(arn, self.keys), strict=True)
         )
-        return (covered, account, listed_secret, values)
+        return (account, listed_secret, values)
 
 
 def _split(
@@ -527,36 +526,49 @@ class AccessCalculator:
         rel: _Relevant,
         reach: Callable[[Statement], frozenset[str]],
         principal_tags: Mapping[str, str],
-        resources: Iterable[str],
+        resources: AbstractSet[str],
     ) -> Iterator[tuple[str, ActionGrant]]:
         """Resources the policy engine decides one at a time (conditions, resource policies, other
         accounts, policy variables), each group of resources that agree on everything the decision
         reads (see _Groups) once."""
-        groups = _Groups(rel, reach, principal_tags, self._resource_values) if rel.simple else None
         catalogue = self.catalogue
-        for arn in sorted(resources):
+
+        def decide(arn: str) -> ActionGrant | None:
             secret = catalogue.secrets.get(arn)
-            policy = secret.resource_policy if secret else None
-            signature = None
-            if groups is not None and policy is None:
-                signature = groups.signature(arn, secret is not None, catalogue.accounts.get(arn))
-            if signature is not None and groups is not None and signature in groups.decided:
-                g = groups.decided[signature]
-            else:
-                g = _decide(
-                    docs,
-                    action,
-                    arn,
-                    _context(arn, catalogue, principal_tags),
-                    boundary,
-                    policy,
-                    role.arn,
-                    _known_prefixes(arn, catalogue),
-                )
-                if signature is not None and groups is not None:
-                    groups.decided[signature] = g
+            return _decide(
+                docs,
+                action,
+                arn,
+                _context(arn, catalogue, principal_tags),
+                boundary,
+                secret.resource_policy if secret else None,
+                role.arn,
+                _known_prefixes(arn, catalogue),
+            )
+
+        grouped = resources - catalogue.with_policies if rel.simple else set()
+        for arn in sorted(resources - grouped):  # a resource policy, or policy variables: one by one
+            g = decide(arn)
             if g is not None:
                 yield arn, g
+        if not grouped:
+            return
+        groups = _Groups(rel, reach, principal_tags, self._resource_values)
+        # split by which statements cover them with set operations; then by what else the decision reads
+        parts: list[tuple[tuple[int, ...], AbstractSet[str]]] = [((), grouped)]
+        for i, covered in enumerate(groups.reaches):
+            parts = _split(parts, covered, i)
+        for _, arns in parts:
+            alike: dict[tuple[object, ...], list[str]] = {}
+            for arn in arns:
+                alike.setdefault(
+                    groups.rest(arn, arn in catalogue.secrets, catalogue.accounts.get(arn)), []
+                ).append(arn)
+            for members in alike.values():
+                g = decide(min(members))  # any member would do; the first keeps the evidence stable
+                if g is not None:
+                    for arn in members:
+                        yield arn, g
 
     @staticmethod
     def _covered(
