@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from iamscope.ascp import SECRETSMANAGER, SSMPARAMETER
 from iamscope.kms import KeyDirectory
@@ -68,6 +68,29 @@ class Grant:
 
     def action(self, name: str) -> ActionGrant | None:
         return next((a for a in self.actions if a.action == name), None)
+
+    @classmethod
+    def alike(
+        cls,
+        resource: str,
+        kind: str,
+        role_arn: str,
+        actions: tuple[ActionGrant, ...],
+        decrypt: ActionGrant | None,
+        needs_key: str | None,
+        readable: str | None,
+    ) -> Grant:
+        """A grant whose `readable` the caller has worked out already, as __post_init__ would (for a
+        role that reads `*`, one per secret of the account: the calculator builds them by the
+        hundred thousand, for a handful of distinct actions)."""
+        grant = object.__new__(cls)
+        values = (resource, kind, role_arn, actions, decrypt, needs_key, readable)
+        for name, value in zip(_GRANT_FIELDS, values, strict=True):
+            object.__setattr__(grant, name, value)
+        return grant
+
+
+_GRANT_FIELDS = tuple(f.name for f in fields(Grant))  # in the order Grant.alike takes them
 
 
 def _readable(
@@ -441,6 +464,8 @@ class AccessCalculator:
         mentions: dict[str, bool] = {}
         # many resources get the same actions (the same ActionGrant objects): one tuple serves them all
         shared: dict[tuple[int, ...], tuple[ActionGrant, ...]] = {}
+        # and the same `readable` (the tuples and the decrypt grants are kept by the grants: ids hold)
+        readable_of: dict[tuple[int, str, int, str | None], str | None] = {}
         for arn in sorted(decided):
             kind = kinds[arn]
             key = self._key_of(arn)
@@ -453,9 +478,12 @@ class AccessCalculator:
                 )
             found = decided[arn]  # in the order of ALL_ACTIONS, which is sorted
             actions = shared.setdefault(tuple(map(id, found)), tuple(found))
-            grants[arn] = Grant(
-                resource=arn, kind=kind, role_arn=role.arn, actions=actions, decrypt=decrypt, needs_key=key
-            )
+            like = (id(actions), kind, id(decrypt), key)
+            if like in readable_of:
+                readable = readable_of[like]
+            else:
+                readable = readable_of[like] = _readable(kind, actions, decrypt, key)
+            grants[arn] = Grant.alike(arn, kind, role.arn, actions, decrypt, key, readable)
         return RoleAccess(
             role_arn=role_arn,
             grants=grants,
@@ -691,6 +719,7 @@ class AccessCalculator:
         principal_tags: Mapping[str, str],
     ) -> tuple[WildcardStatement, ...]:
         value_reads = (*READ_ACTIONS[SECRETSMANAGER], *READ_ACTIONS[SSMPARAMETER])
+        readable = frozenset(a for a, g in grants.items() if g.readable)
         reading = [
             (d, s)
             for d in docs
@@ -712,7 +741,7 @@ class AccessCalculator:
             )
             if not wild_res and not wild_act:
                 continue
-            reached = tuple(sorted(a for a in self._reach(s) if a in grants and grants[a].readable))
+            reached = tuple(sorted(self._reach(s) & readable))
             future = None
             for pattern in wild_res:
                 outcome = self._future(role, docs, boundary, pattern, principal_tags)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from iamscope.edges import Edge
+from iamscope.gcpause import paused_gc
 from iamscope.model import Location
 
 if TYPE_CHECKING:
@@ -134,6 +135,11 @@ class _PatternsApart:
 def run_checks(assessment: Assessment) -> tuple[Finding, ...]:
     import iamscope.checks  # noqa: F401  (registers every rule)
 
+    with paused_gc():  # as assess: the checks build findings by the hundred thousand, and no cycles
+        return _run_checks(assessment)
+
+
+def _run_checks(assessment: Assessment) -> tuple[Finding, ...]:
     found: dict[str, Finding] = {}
     patterns_apart = _PatternsApart()
     for rule_id in sorted(RULES):

@@ -38,6 +38,7 @@ from iamscope.access import (
     AccessCalculator,
     ActionGrant,
     Catalogue,
+    Grant,
     _context,
     _decide,
     _known_prefixes,
@@ -289,6 +290,17 @@ def fast_path(
     access = calculator.access(ROLE_ARN, session_tags)
     actual: dict[str, list[Decided]] = {}
     for arn, grant in access.grants.items():
+        # the calculator builds grants through Grant.alike, with `readable` worked out per group:
+        # the same as the constructor's
+        built = Grant(
+            resource=arn,
+            kind=grant.kind,
+            role_arn=grant.role_arn,
+            actions=grant.actions,
+            decrypt=grant.decrypt,
+            needs_key=grant.needs_key,
+        )
+        assert (grant, grant.readable) == (built, built.readable), arn
         rows = [_row(a) for a in grant.actions if a.action != BY_PATH]
         if rows:
             actual[arn] = rows
