@@ -257,7 +257,8 @@ def cross_workload(assessment: Assessment) -> Iterator[Finding]:
                 by_role.setdefault(check.role_arn, []).append((check, found))
         for role_arn, ways in sorted(by_role.items()):
             parts = [(check, found, found.without(own)) for check, found in ways]
-            resources = parts[0][2] if len(parts) == 1 else tuple(sorted(a for *_, r in parts for a in r))
+            # a role reached two ways (IRSA and Pod Identity) reads the same ARNs twice: once each
+            resources = parts[0][2] if len(parts) == 1 else tuple(sorted({a for *_, r in parts for a in r}))
             counted = parts[0][1].count(own) if len(parts) == 1 else _count(resources)
             declarers = (
                 parts[0][1].declarers(own)
@@ -356,7 +357,7 @@ def excess(assessment: Assessment) -> Iterator[Finding]:
             pats = tuple(sorted(patterns.get(role_arn, ())))
             if not ways:
                 continue  # a pattern alone is the role's wildcard-resource finding, said once there
-            resources = ways[0][1] if len(ways) == 1 else tuple(sorted(a for _, arns in ways for a in arns))
+            resources = ways[0][1] if len(ways) == 1 else tuple(sorted({a for _, arns in ways for a in arns}))
             grants = [ways[0][0].grants[ways[0][1][0]]]
             what = f"{len(resources)} secret(s)/parameter(s) no workload declares"
             if pats:

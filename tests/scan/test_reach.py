@@ -27,11 +27,13 @@ from tests.scan.builder import (
     GET,
     GET_PARAMETERS,
     OTHER_ACCOUNT,
+    POD_IDENTITY_TRUST,
     READ,
     State,
     access,
     allow,
     deny,
+    irsa_trust_statement,
     objects,
     only,
     parameter_arn,
@@ -323,4 +325,43 @@ def test_other_accounts_secret_denied_by_identity_is_no_grant(state: State) -> N
     assert (finding.severity, finding.message) == (
         "high",
         f"the mount will fail: {FOREIGN}: missing {DESCRIBE}; {FOREIGN}: missing {GET}",
+    )
+
+
+# --- one role, reached two ways --------------------------------------------------------------------------
+
+
+def test_role_reached_through_irsa_and_pod_identity_counts_each_secret_once(state: State) -> None:
+    """The role's trust admits the service account's token (IRSA) and EKS Pod Identity, and an
+    association names the service account: the same role twice in its access, each secret once in a
+    finding."""
+    db, stripe, other = state.secret("prod/db"), state.secret("billing/stripe"), state.secret("misc/other")
+    both = state.role(
+        "both",
+        [allow(READ, [db, stripe, other])],
+        trust=[irsa_trust_statement("prod", "api"), POD_IDENTITY_TRUST],
+    )
+    state.association("prod", "api", both)
+    state.service_account("prod", "api", both)
+    state.spc("prod", "api", objects("prod/db"))
+    state.workload("Deployment", "prod", "api", "api", "api")
+    payer = state.irsa_role("payer", "billing", "payer", [allow(READ, stripe)])
+    state.service_account("billing", "payer", payer)
+    state.spc("billing", "payer", objects("billing/stripe"))
+    state.workload("Deployment", "billing", "payer", "payer", "payer")
+    result = run(state)
+    assert [(c.role_arn, c.via) for c, _ in result.assessment.service_accounts[SA].access] == [
+        (both, "irsa"),
+        (both, "pod-identity"),
+    ]
+    cross = only(result, "cross-workload-grant")
+    assert (cross.resources, cross.message) == (
+        (stripe,),
+        "can read 1 secret(s)/parameter(s) that 1 other workload(s) declare (billing/Deployment/payer), "
+        "across namespaces (billing)",
+    )
+    excess = only(result, "excess-grant")
+    assert (excess.resources, excess.message) == (
+        (other,),
+        "can read 1 secret(s)/parameter(s) no workload declares",
     )
