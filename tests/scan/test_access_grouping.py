@@ -415,15 +415,19 @@ DEV = secret_arn("dev/a/y")
 TEAM_B = secret_arn("prod/b/db")
 PARAM = parameter_arn("/prod/a/p1")
 
+# the catalogue of the first cases: two prod secrets in two regions, a dev secret and a parameter
+THREE_SECRETS = (
+    SecretSpec("prod/a/db", "us-east-1"),
+    SecretSpec("prod/b/x", "eu-west-1"),
+    SecretSpec("dev/a/y", "us-east-1"),
+)
+ONE_PARAMETER = (ParameterSpec("/prod/a/p1", "us-east-1"),)
+
 TABLE = [
     pytest.param(
         Scenario(
-            secrets=(
-                SecretSpec("prod/a/db", "us-east-1"),
-                SecretSpec("prod/b/x", "eu-west-1"),
-                SecretSpec("dev/a/y", "us-east-1"),
-            ),
-            parameters=(ParameterSpec("/prod/a/p1", "us-east-1"),),
+            secrets=THREE_SECRETS,
+            parameters=ONE_PARAMETER,
             policies=(
                 document(
                     [
@@ -449,12 +453,8 @@ TABLE = [
     ),
     pytest.param(
         Scenario(
-            secrets=(
-                SecretSpec("prod/a/db", "us-east-1"),
-                SecretSpec("prod/b/x", "eu-west-1"),
-                SecretSpec("dev/a/y", "us-east-1"),
-            ),
-            parameters=(ParameterSpec("/prod/a/p1", "us-east-1"),),
+            secrets=THREE_SECRETS,
+            parameters=ONE_PARAMETER,
             policies=(
                 document([{"Effect": "Allow", "Action": ["secretsmanager:Get*", "ssm:*"], "Resource": "*"}]),
             ),

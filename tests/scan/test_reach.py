@@ -57,6 +57,18 @@ def state(tmp_path: Path) -> State:
 # --- role chaining [CHAIN] ------------------------------------------------------------------------------
 
 
+def mount_db_and_stripe(state: State, api: str, stripe: str) -> None:
+    """prod/Deployment/api runs as prod/api, annotated with role `api`, and mounts prod/db;
+    billing/Deployment/payer runs as billing/payer (role payer, reading `stripe`) and mounts billing/stripe."""
+    state.service_account("prod", "api", api)
+    state.spc("prod", "api", objects("prod/db"))
+    state.workload("Deployment", "prod", "api", "api", "api")
+    payer = state.irsa_role("payer", "billing", "payer", [allow(READ, stripe)])
+    state.service_account("billing", "payer", payer)
+    state.spc("billing", "payer", objects("billing/stripe"))
+    state.workload("Deployment", "billing", "payer", "payer", "payer")
+
+
 def chained(
     state: State, trust_principal: Any, identity: list[dict[str, Any]] | None = None
 ) -> tuple[str, str, str]:
@@ -67,13 +79,7 @@ def chained(
     reader = state.role("reader", [allow(READ, stripe)], trust=[allow(ASSUME, principal=trust_principal)])
     statements = [allow(READ, db), *(identity if identity is not None else [allow(ASSUME, reader)])]
     api = state.irsa_role("api", "prod", "api", statements)
-    state.service_account("prod", "api", api)
-    state.spc("prod", "api", objects("prod/db"))
-    state.workload("Deployment", "prod", "api", "api", "api")
-    payer = state.irsa_role("payer", "billing", "payer", [allow(READ, stripe)])
-    state.service_account("billing", "payer", payer)
-    state.spc("billing", "payer", objects("billing/stripe"))
-    state.workload("Deployment", "billing", "payer", "payer", "payer")
+    mount_db_and_stripe(state, api, stripe)
     return api, reader, stripe
 
 
@@ -342,13 +348,7 @@ def test_role_reached_through_irsa_and_pod_identity_counts_each_secret_once(stat
         trust=[irsa_trust_statement("prod", "api"), POD_IDENTITY_TRUST],
     )
     state.association("prod", "api", both)
-    state.service_account("prod", "api", both)
-    state.spc("prod", "api", objects("prod/db"))
-    state.workload("Deployment", "prod", "api", "api", "api")
-    payer = state.irsa_role("payer", "billing", "payer", [allow(READ, stripe)])
-    state.service_account("billing", "payer", payer)
-    state.spc("billing", "payer", objects("billing/stripe"))
-    state.workload("Deployment", "billing", "payer", "payer", "payer")
+    mount_db_and_stripe(state, both, stripe)
     result = run(state)
     assert [(c.role_arn, c.via) for c, _ in result.assessment.service_accounts[SA].access] == [
         (both, "irsa"),
