@@ -32,6 +32,7 @@ DEFAULT_SECRETSMANAGER_RPS = 10_000.0
 DEFAULT_SSM_TPS = 40.0
 DEFAULT_ROLE_NAME = "{cluster}-{namespace}-{service_account}"
 # IAM: a path is / or /segments/ of printable ASCII without spaces, at most 512 characters
+# matched with fullmatch: `$` alone would let a trailing newline through into the IAM API and Terraform
 ROLE_PATH = re.compile(r"^/(?:[\x21-\x7e]+/)?$")
 BOUNDARY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[\x21-\x7e]+$")
 # IAM tags: keys up to 128, values up to 256 characters of letters, digits, spaces and _.:/=+-@
@@ -220,7 +221,7 @@ def _rate(value: Any, where: str, source: str) -> float | None:
 
 def _role_path(value: Any, source: str) -> str:
     path = _string(value, "generate.role_path", source) or "/"
-    if len(path) > 512 or not ROLE_PATH.match(path):
+    if len(path) > 512 or not ROLE_PATH.fullmatch(path):
         raise InputError(
             f"{path!r} is not an IAM path (/ or /one/or/more/segments/)",
             source=source,
@@ -231,7 +232,7 @@ def _role_path(value: Any, source: str) -> str:
 
 def _boundary(value: Any, source: str) -> str | None:
     arn = _string(value, "generate.permissions_boundary", source)
-    if arn is not None and not BOUNDARY_ARN.match(arn):
+    if arn is not None and not BOUNDARY_ARN.fullmatch(arn):
         raise InputError(
             f"{arn!r} is not an IAM policy ARN", source=source, where="generate.permissions_boundary"
         )
@@ -248,7 +249,12 @@ def _tags(value: Any, source: str) -> tuple[tuple[str, str], ...]:
         where = f"generate.tags.{key}"
         if not isinstance(key, str) or not isinstance(text, str):
             raise InputError("tag keys and values must be strings", source=source, where=where)
-        if not 1 <= len(key) <= 128 or len(text) > 256 or not TAG_TEXT.match(key) or not TAG_TEXT.match(text):
+        if (
+            not 1 <= len(key) <= 128
+            or len(text) > 256
+            or not TAG_TEXT.fullmatch(key)
+            or not TAG_TEXT.fullmatch(text)
+        ):
             raise InputError(
                 "not a valid IAM tag (key of 1-128, value of up to 256 characters: letters, digits, "
                 "spaces, _.:/=+-@)",
