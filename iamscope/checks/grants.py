@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Generic, TypeVar
 
 from iamscope.access import ASCP_ACTIONS, DECRYPT, DESCRIBE_SECRET, Grant, RoleAccess, WildcardStatement
 from iamscope.assess import Assessment, Need, ServiceAccountView
@@ -16,6 +17,8 @@ from iamscope.findings import RANK, Finding, is_pattern, listing, lower, rule
 from iamscope.identity import TrustCheck
 from iamscope.policy.arn import try_parse_arn
 from iamscope.policy.wildcard import resource_matches
+
+T = TypeVar("T")
 
 IAM_DOCS = "https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_examples.html"
 ASCP_DOCS = "https://docs.aws.amazon.com/secretsmanager/latest/userguide/integrating_csi_driver.html"
@@ -217,18 +220,19 @@ class _NamespacesOf(dict[str, frozenset[str]]):
         return found
 
 
-class _DeclaredReadsCache:
-    """_DeclaredReads per RoleAccess, for one check run (the RoleAccess is kept, so its id stays its own)."""
+class _PerRoleAccess(Generic[T]):
+    """What `make` works out of a RoleAccess, once per RoleAccess in a check run: the service accounts
+    sharing a role (reached the same way) share its RoleAccess. The RoleAccess is kept with the
+    answer, so its id stays its own."""
 
-    def __init__(self, assessment: Assessment) -> None:
-        self.declared_by = assessment.declared_by
-        self.declared = frozenset(assessment.declared_by)
-        self.found: dict[int, tuple[RoleAccess, _DeclaredReads]] = {}
+    def __init__(self, make: Callable[[RoleAccess], T]) -> None:
+        self.make = make
+        self.found: dict[int, tuple[RoleAccess, T]] = {}
 
-    def get(self, access: RoleAccess) -> _DeclaredReads:
+    def get(self, access: RoleAccess) -> T:
         hit = self.found.get(id(access))
         if hit is None:
-            hit = self.found[id(access)] = (access, _DeclaredReads(access, self.declared_by, self.declared))
+            hit = self.found[id(access)] = (access, self.make(access))
         return hit[1]
 
 
@@ -245,7 +249,8 @@ def cross_workload(assessment: Assessment) -> Iterator[Finding]:
     declared_by = assessment.declared_by
     # per declared ARN, the namespaces of the mounts declaring it
     namespaces_of = _NamespacesOf(declared_by)
-    reads_of = _DeclaredReadsCache(assessment)
+    declared = frozenset(declared_by)
+    reads_of = _PerRoleAccess(lambda access: _DeclaredReads(access, declared_by, declared))
     for view in assessment.service_accounts.values():
         own = set(view.need_arns)
         # what each role can read that some mount declares: the service account's own needs aside,
@@ -313,21 +318,6 @@ def cross_workload(assessment: Assessment) -> Iterator[Finding]:
                 )
 
 
-class _Undeclared:
-    """What each role (reached one way) can read that no mount declares, sorted: the same for every
-    service account reaching it, so worked out once per RoleAccess in a check run."""
-
-    def __init__(self, assessment: Assessment) -> None:
-        self.declared = frozenset(assessment.declared_by)  # a set: `-` then costs what the role reads
-        self.found: dict[int, tuple[RoleAccess, tuple[str, ...]]] = {}
-
-    def get(self, access: RoleAccess) -> tuple[str, ...]:
-        hit = self.found.get(id(access))
-        if hit is None:
-            hit = self.found[id(access)] = (access, tuple(sorted(access.readable_resources - self.declared)))
-        return hit[1]
-
-
 @rule(
     "excess-grant",
     title="Grants beyond the declared need",
@@ -337,7 +327,9 @@ class _Undeclared:
     references=(ASCP_DOCS,),
 )
 def excess(assessment: Assessment) -> Iterator[Finding]:
-    undeclared = _Undeclared(assessment)
+    declared = frozenset(assessment.declared_by)  # a set: `-` then costs what the role reads
+    # what each role (reached one way) can read that no mount declares, sorted
+    undeclared = _PerRoleAccess(lambda access: tuple(sorted(access.readable_resources - declared)))
     for view in assessment.service_accounts.values():
         by_role: dict[str, list[tuple[RoleAccess, tuple[str, ...]]]] = {}
         patterns: dict[str, set[str]] = {}
