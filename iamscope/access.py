@@ -413,6 +413,8 @@ class AccessCalculator:
         self._decrypt_cache: dict[tuple[str, ...] | tuple[object, ...], ActionGrant | None] = {}
         self._values_cache: dict[tuple[str, tuple[str, ...]], tuple[object, ...]] = {}
         self._key_cache: dict[str, str | None] = {}
+        # per role: whether its kms:Decrypt statements can be grouped by coverage, and the statements
+        self._decrypt_statements: dict[str, tuple[bool, tuple[Statement, ...]]] = {}
 
     def documents(self, role: Role) -> tuple[list[PolicyDocument], PolicyDocument | None, list[str]]:
         return role_policies(role, self.catalogue.managed)
@@ -794,9 +796,23 @@ class AccessCalculator:
         `mentions_context` whether a policy of the role or the key reads the encryption context (both
         the same for all of a role's resources, so the caller works them out once)."""
         region = self.catalogue.regions_of.get(arn, "")
+        key = self.catalogue.key_directory.by_arn.get(key_arn)
+        policy = key.policy if key else None
         # one answer per key, service and region, unless a policy looks at the encryption context
-        # (which names the secret or parameter)
-        cache_key = (role.arn, key_arn, kind, region, tags_key, arn if mentions_context else "")
+        # (which names the secret or parameter). Without a key policy, the role's own statements
+        # decide, and they see the key only through their Resource patterns and its account (as
+        # _Groups explains for secrets): keys those agree on share an answer, so a role that reads
+        # `*` is decided once per service and region, not once per key of the account.
+        covering = (
+            None
+            if policy is not None or mentions_context
+            else self._key_covering(role, docs, boundary, key_arn)
+        )
+        cache_key: tuple[object, ...]
+        if covering is not None:
+            cache_key = (role.arn, covering, account_of_resource(key_arn), kind, region, tags_key)
+        else:
+            cache_key = (role.arn, key_arn, kind, region, tags_key, arn if mentions_context else "")
         if cache_key in self._decrypt_cache:
             return self._decrypt_cache[cache_key]
         context = {
@@ -811,14 +827,32 @@ class AccessCalculator:
             context["kms:EncryptionContext:PARAMETER_ARN"] = arn
         for k, v in principal_tags.items():
             context[f"{PRINCIPAL_TAGS}{k}"] = v
-        key = self.catalogue.key_directory.by_arn.get(key_arn)
-        policy = key.policy if key else None
         identity: Sequence[PolicyDocument] = docs
         if policy is not None and not _key_delegates(policy, key.account if key else ""):
             identity = ()
         decision = _decide(identity, DECRYPT, key_arn, context, boundary, policy, role.arn, (PRINCIPAL_TAGS,))
         self._decrypt_cache[cache_key] = decision
         return decision
+
+    def _key_covering(
+        self, role: Role, docs: Sequence[PolicyDocument], boundary: PolicyDocument | None, key_arn: str
+    ) -> tuple[bool, ...] | None:
+        """Which of the role's statements that kms:Decrypt applies to (identity, then boundary) cover
+        the key; None when one has a policy variable in its Resource (it may cover anything)."""
+        statements = self._decrypt_statements.get(role.arn)
+        if statements is None:
+            found = [
+                st
+                for d in (*docs, *((boundary,) if boundary is not None else ()))
+                for st in d.statements
+                if action_applies(st, DECRYPT)
+            ]
+            variables = any(st.resource_set is not None and st.resource_set.with_variables for st in found)
+            statements = self._decrypt_statements[role.arn] = (not variables, tuple(found))
+        groupable, relevant = statements
+        if not groupable:
+            return None
+        return tuple(_covers(st, key_arn) for st in relevant)
 
     def _mentions_context(self, docs: Sequence[PolicyDocument], key_arn: str) -> bool:
         key = self.catalogue.key_directory.by_arn.get(key_arn)
@@ -829,6 +863,15 @@ class AccessCalculator:
             for st in d.statements
             for c in st.conditions
         )
+
+
+def _covers(statement: Statement, arn: str) -> bool:
+    """Whether the statement's Resource (or NotResource) element covers `arn`, variables aside."""
+    patterns = statement.resource_set
+    if patterns is None:
+        return True
+    hit = patterns.matches(arn)
+    return hit if statement.resources is not None else not hit
 
 
 def _probes(pattern: str, account: str, regions: Sequence[str]) -> list[str]:

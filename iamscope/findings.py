@@ -123,7 +123,9 @@ class _PatternsApart:
         resources = finding.resources
         found = self.split.get(id(resources))
         if found is None:
-            moved = tuple(r for r in resources if is_pattern(r))
+            # most lists hold no pattern at all: one look at their joined text tells (at C speed)
+            text = "\n".join(resources)
+            moved = tuple(r for r in resources if is_pattern(r)) if "*" in text or "?" in text else ()
             kept = tuple(r for r in resources if not is_pattern(r)) if moved else resources
             found = self.split[id(resources)] = (resources, kept, moved)
         _, kept, moved = found

@@ -518,3 +518,158 @@ def test_table(scenario: Scenario) -> None:
     for arn, action, outcome in scenario.checks:
         found = next((row[1] for row in expected.get(arn, []) if row[0] == action), None)
         assert found == outcome, (arn, action, expected.get(arn))
+
+
+# --- kms:Decrypt, decided once per group of keys ------------------------------------------------------
+# Without a key policy in the snapshot, the role's statements decide kms:Decrypt (the default key policy
+# delegates to IAM), and they see the key only through their Resource patterns and its account: the
+# calculator decides once per such group. The reference decides every key on its own.
+
+KEYS = ("1111aaaa-0000-4000-8000-000000000001", "2222bbbb-0000-4000-8000-000000000002", "alias/team-b")
+KEYED = tuple(
+    SecretSpec(name, region, kms_key=key)
+    for name, region, key in (
+        ("prod/a/db", "us-east-1", KEYS[0]),
+        ("prod/a/x", "us-east-1", KEYS[1]),
+        ("prod/b/x", "eu-west-1", KEYS[0]),
+        ("prod/b/db", "eu-west-1", KEYS[2]),
+        ("dev/a/y", "us-east-1", KEYS[2]),
+    )
+)
+READ_ALL = {"Effect": "Allow", "Action": [GET, DESCRIBE, GET_PARAMETERS], "Resource": "*"}
+US_KEYS = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/*"
+
+
+def key_arn(key: str, region: str) -> str:
+    return f"arn:aws:kms:{region}:{ACCOUNT}:{key if key.startswith('alias/') else 'key/' + key}"
+
+
+def reference_decrypt(
+    calculator: AccessCalculator, role: Role, grant: Grant, tags: Mapping[str, str]
+) -> Decided | None:
+    """kms:Decrypt on the grant's key, asked of the engine for that key alone (as _decrypt asks it)."""
+    docs, boundary, _ = calculator.documents(role)
+    region = grant.resource.split(":")[3]
+    host = "secretsmanager" if grant.kind == SECRETSMANAGER else "ssm"
+    context = {
+        "kms:ViaService": f"{host}.{region}.amazonaws.com",
+        "kms:CallerAccount": ACCOUNT,
+        "aws:SecureTransport": "true",
+        "aws:RequestedRegion": region,
+        "kms:EncryptionContext:SecretARN": grant.resource,
+        **{f"aws:PrincipalTag/{k}": v for k, v in (dict(role.tags) | dict(tags)).items()},
+    }
+    assert grant.needs_key is not None
+    found = _decide(
+        docs, "kms:Decrypt", grant.needs_key, context, boundary, None, role.arn, ("aws:PrincipalTag/",)
+    )
+    return None if found is None else _row(found)
+
+
+@pytest.mark.parametrize(
+    ("statements", "boundary", "tags"),
+    [
+        pytest.param([{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}], None, {}, id="any-key"),
+        pytest.param(
+            [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": US_KEYS}],
+            None,
+            {},
+            id="one-region's-keys",
+        ),
+        pytest.param(
+            [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn(KEYS[0], "us-east-1")}],
+            None,
+            {},
+            id="one-key",
+        ),
+        pytest.param(
+            [
+                {"Effect": "Allow", "Action": "kms:*", "Resource": "*"},
+                {"Effect": "Deny", "Action": "kms:Decrypt", "Resource": key_arn(KEYS[1], "us-east-1")},
+            ],
+            None,
+            {},
+            id="deny-one-key",
+        ),
+        pytest.param(
+            [{"Effect": "Allow", "Action": "kms:Decrypt", "NotResource": US_KEYS}],
+            None,
+            {},
+            id="not-resource",
+        ),
+        pytest.param(
+            [
+                {
+                    "Effect": "Allow",
+                    "Action": "kms:Decrypt",
+                    "Resource": "*",
+                    "Condition": {
+                        "StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}
+                    },
+                }
+            ],
+            None,
+            {},
+            id="via-service",
+        ),
+        pytest.param(
+            [
+                {
+                    "Effect": "Allow",
+                    "Action": "kms:Decrypt",
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:PrincipalTag/team": "a"}},
+                }
+            ],
+            None,
+            {"team": "a"},
+            id="principal-tag",
+        ),
+        pytest.param(
+            [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}],
+            document(
+                [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["secretsmanager:*", "kms:Decrypt"],
+                        "Resource": [US_KEYS, "*"],
+                    }
+                ]
+            ),
+            {},
+            id="boundary",
+        ),
+        pytest.param(
+            [
+                {
+                    "Effect": "Allow",
+                    "Action": "kms:Decrypt",
+                    "Resource": "*",
+                    "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}},
+                }
+            ],
+            None,
+            {},
+            id="unknown-condition",
+        ),
+    ],
+)
+def test_decrypt_grouped_by_key_coverage_equals_each_key_alone(
+    statements: list[dict[str, Any]], boundary: dict[str, Any] | None, tags: dict[str, str]
+) -> None:
+    scenario = Scenario(
+        secrets=KEYED,
+        parameters=(),
+        policies=(document([READ_ALL, *statements]),),
+        boundary=boundary,
+        session_tags=tags or None,
+    )
+    calculator, role = build(scenario)
+    grants = calculator.access(ROLE_ARN, scenario.session_tags).grants
+    keyed = [g for g in grants.values() if g.needs_key]
+    assert len(keyed) == len(KEYED)  # every secret is read, each through a customer-managed key
+    actual = {g.resource: None if g.decrypt is None else _row(g.decrypt) for g in keyed}
+    expected = {g.resource: reference_decrypt(calculator, role, g, tags) for g in keyed}
+    assert actual == expected
+    # the cases differ: not every one of them allows every key
+    assert any(v is not None for v in actual.values())
