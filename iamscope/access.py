@@ -20,7 +20,7 @@ from iamscope.policy.context import RequestContext
 from iamscope.policy.document import PolicyDocument, Statement, parse_policy
 from iamscope.policy.evaluate import StatementRef, evaluate, evidence, ref
 from iamscope.policy.index import ArnIndex
-from iamscope.policy.matching import account_of, action_applies, is_account_entry
+from iamscope.policy.matching import account_of, action_applies, is_account_entry, resource_applies
 from iamscope.policy.variables import variable_keys
 from iamscope.policy.wildcard import action_matches, has_wildcard, resource_matches
 
@@ -852,7 +852,8 @@ class AccessCalculator:
         groupable, relevant = statements
         if not groupable:
             return None
-        return tuple(_covers(st, key_arn) for st in relevant)
+        # without policy variables, resource_applies never reads the context: it is True or False
+        return tuple(bool(resource_applies(st, key_arn, _NO_CONTEXT)) for st in relevant)
 
     def _mentions_context(self, docs: Sequence[PolicyDocument], key_arn: str) -> bool:
         key = self.catalogue.key_directory.by_arn.get(key_arn)
@@ -865,13 +866,7 @@ class AccessCalculator:
         )
 
 
-def _covers(statement: Statement, arn: str) -> bool:
-    """Whether the statement's Resource (or NotResource) element covers `arn`, variables aside."""
-    patterns = statement.resource_set
-    if patterns is None:
-        return True
-    hit = patterns.matches(arn)
-    return hit if statement.resources is not None else not hit
+_NO_CONTEXT = RequestContext({}, complete=False)
 
 
 def _probes(pattern: str, account: str, regions: Sequence[str]) -> list[str]:
