@@ -544,6 +544,24 @@ def key_arn(key: str, region: str) -> str:
     return f"arn:aws:kms:{region}:{ACCOUNT}:{key if key.startswith('alias/') else 'key/' + key}"
 
 
+def decrypt(
+    resource: str = "*",
+    *,
+    effect: str = "Allow",
+    not_resource: str | None = None,
+    condition: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A kms:Decrypt statement on `resource` (or on everything but `not_resource`)."""
+    statement: dict[str, Any] = {"Effect": effect, "Action": "kms:Decrypt"}
+    if not_resource is not None:
+        statement["NotResource"] = not_resource
+    else:
+        statement["Resource"] = resource
+    if condition is not None:
+        statement["Condition"] = condition
+    return statement
+
+
 def reference_decrypt(
     calculator: AccessCalculator, role: Role, grant: Grant, tags: Mapping[str, str]
 ) -> Decided | None:
@@ -569,15 +587,15 @@ def reference_decrypt(
 @pytest.mark.parametrize(
     ("statements", "boundary", "tags"),
     [
-        pytest.param([{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}], None, {}, id="any-key"),
+        pytest.param([decrypt()], None, {}, id="any-key"),
         pytest.param(
-            [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": US_KEYS}],
+            [decrypt(US_KEYS)],
             None,
             {},
             id="one-region's-keys",
         ),
         pytest.param(
-            [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn(KEYS[0], "us-east-1")}],
+            [decrypt(key_arn(KEYS[0], "us-east-1"))],
             None,
             {},
             id="one-key",
@@ -585,48 +603,36 @@ def reference_decrypt(
         pytest.param(
             [
                 {"Effect": "Allow", "Action": "kms:*", "Resource": "*"},
-                {"Effect": "Deny", "Action": "kms:Decrypt", "Resource": key_arn(KEYS[1], "us-east-1")},
+                decrypt(key_arn(KEYS[1], "us-east-1"), effect="Deny"),
             ],
             None,
             {},
             id="deny-one-key",
         ),
         pytest.param(
-            [{"Effect": "Allow", "Action": "kms:Decrypt", "NotResource": US_KEYS}],
+            [decrypt(not_resource=US_KEYS)],
             None,
             {},
             id="not-resource",
         ),
         pytest.param(
             [
-                {
-                    "Effect": "Allow",
-                    "Action": "kms:Decrypt",
-                    "Resource": "*",
-                    "Condition": {
-                        "StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}
-                    },
-                }
+                decrypt(
+                    condition={"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}
+                )
             ],
             None,
             {},
             id="via-service",
         ),
         pytest.param(
-            [
-                {
-                    "Effect": "Allow",
-                    "Action": "kms:Decrypt",
-                    "Resource": "*",
-                    "Condition": {"StringEquals": {"aws:PrincipalTag/team": "a"}},
-                }
-            ],
+            [decrypt(condition={"StringEquals": {"aws:PrincipalTag/team": "a"}})],
             None,
             {"team": "a"},
             id="principal-tag",
         ),
         pytest.param(
-            [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}],
+            [decrypt()],
             document(
                 [
                     {
@@ -640,14 +646,7 @@ def reference_decrypt(
             id="boundary",
         ),
         pytest.param(
-            [
-                {
-                    "Effect": "Allow",
-                    "Action": "kms:Decrypt",
-                    "Resource": "*",
-                    "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}},
-                }
-            ],
+            [decrypt(condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}})],
             None,
             {},
             id="unknown-condition",
