@@ -7,9 +7,9 @@ else stays unknown, so a grant that hangs on it is reported as conditional, not 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 from iamscope.ascp import SECRETSMANAGER, SSMPARAMETER
 from iamscope.kms import KeyDirectory
@@ -51,9 +51,10 @@ class ActionGrant:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Grant:
-    """What one role may do on one resource (an ARN, or a pattern a workload declares)."""
+    """What one role may do on a resource: the ARN (or a pattern a workload declares) it is filed under
+    in RoleAccess.grants. Resources that get the same answer share one Grant: a role that reads `*`
+    gets a handful of distinct grants over every secret of the account, not one object per secret."""
 
-    resource: str
     kind: str  # secretsmanager | ssmparameter
     role_arn: str
     actions: tuple[ActionGrant, ...]
@@ -68,29 +69,6 @@ class Grant:
 
     def action(self, name: str) -> ActionGrant | None:
         return next((a for a in self.actions if a.action == name), None)
-
-    @classmethod
-    def alike(
-        cls,
-        resource: str,
-        kind: str,
-        role_arn: str,
-        actions: tuple[ActionGrant, ...],
-        decrypt: ActionGrant | None,
-        needs_key: str | None,
-        readable: str | None,
-    ) -> Grant:
-        """A grant whose `readable` the caller has worked out already, as __post_init__ would (for a
-        role that reads `*`, one per secret of the account: the calculator builds them by the
-        hundred thousand, for a handful of distinct actions)."""
-        grant = object.__new__(cls)
-        values = (resource, kind, role_arn, actions, decrypt, needs_key, readable)
-        for name, value in zip(_GRANT_FIELDS, values, strict=True):
-            object.__setattr__(grant, name, value)
-        return grant
-
-
-_GRANT_FIELDS = tuple(f.name for f in fields(Grant))  # in the order Grant.alike takes them
 
 
 def _readable(
@@ -126,15 +104,17 @@ class RoleAccess:
     wildcards: tuple[WildcardStatement, ...]
     missing_policies: tuple[str, ...]
     # derived once here rather than by every reader: the grants by resource ARN, and the resources
-    # the role can read (a grant whose `readable` is not None)
+    # the role can read (a grant whose `readable` is not None), as a set and sorted
     sorted_grants: tuple[tuple[str, Grant], ...] = field(init=False, repr=False, compare=False)
     readable_resources: frozenset[str] = field(init=False, repr=False, compare=False)
+    sorted_readable: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "sorted_grants", tuple(sorted(self.grants.items())))
-        object.__setattr__(
-            self, "readable_resources", frozenset(g.resource for g in self.grants.values() if g.readable)
-        )
+        ordered = tuple(sorted(self.grants.items()))
+        readable = tuple(a for a, g in ordered if g.readable)
+        object.__setattr__(self, "sorted_grants", ordered)
+        object.__setattr__(self, "sorted_readable", readable)
+        object.__setattr__(self, "readable_resources", frozenset(readable))
 
 
 def is_exact_secret_pattern(pattern: str) -> bool:
@@ -458,34 +438,47 @@ class AccessCalculator:
         principal_tags = dict(role.tags) | dict(session_tags)  # session tags win, as in STS
         decided: dict[str, list[ActionGrant]] = {}
         for action in ALL_ACTIONS:
-            for arn, grant in self._decide_action(role, docs, boundary, action, principal_tags):
-                decided.setdefault(arn, []).append(grant)
-        grants: dict[str, Grant] = {}
+            for arns, decision in self._decide_action(role, docs, boundary, action, principal_tags):
+                for arn in arns:
+                    found = decided.get(arn)
+                    if found is None:
+                        decided[arn] = [decision]
+                    else:
+                        found.append(decision)
         kinds = self.catalogue.kinds
+        regions = self.catalogue.regions_of
+        key_cache = self._key_cache
         tags_key = tuple(sorted(principal_tags.items()))
         mentions: dict[str, bool] = {}
-        # many resources get the same actions (the same ActionGrant objects): one tuple serves them all
-        shared: dict[tuple[int, ...], tuple[ActionGrant, ...]] = {}
-        # and the same `readable` (the tuples and the decrypt grants are kept by the grants: ids hold)
-        readable_of: dict[tuple[int, str, int, str | None], str | None] = {}
+        # Resources decided by the same ActionGrant objects (the deciders hand one to a whole group),
+        # with the same key and region, get the same kms:Decrypt and so one shared Grant. Unless a
+        # policy reads the encryption context, which names the resource: then the resource is its own.
+        shared: dict[tuple[object, ...], Grant] = {}
+        grants: dict[str, Grant] = {}
         for arn in sorted(decided):
-            kind = kinds[arn]
-            key = self._key_of(arn)
-            decrypt = None
-            if key:
-                if key not in mentions:
-                    mentions[key] = self._mentions_context(docs, key)
-                decrypt = self._decrypt(
-                    role, docs, boundary, key, arn, kind, principal_tags, tags_key, mentions[key]
-                )
             found = decided[arn]  # in the order of ALL_ACTIONS, which is sorted
-            actions = shared.setdefault(tuple(map(id, found)), tuple(found))
-            like = (id(actions), kind, id(decrypt), key)
-            if like in readable_of:
-                readable = readable_of[like]
+            kind = kinds[arn]
+            key = key_cache[arn] if arn in key_cache else self._key_of(arn)
+            like: tuple[object, ...]
+            if key is None:
+                like = (tuple(map(id, found)), kind)
             else:
-                readable = readable_of[like] = _readable(kind, actions, decrypt, key)
-            grants[arn] = Grant.alike(arn, kind, role.arn, actions, decrypt, key, readable)
+                mentioned = mentions.get(key)
+                if mentioned is None:
+                    mentioned = mentions[key] = self._mentions_context(docs, key)
+                like = (tuple(map(id, found)), kind, key, arn if mentioned else regions.get(arn, ""))
+            grant = shared.get(like)
+            if grant is None:
+                decrypt = None
+                if key:
+                    decrypt = self._decrypt(
+                        role, docs, boundary, key, arn, kind, principal_tags, tags_key, mentions[key]
+                    )
+                # the ActionGrant objects `like` names by id live on in this grant's actions
+                grant = shared[like] = Grant(
+                    kind=kind, role_arn=role.arn, actions=tuple(found), decrypt=decrypt, needs_key=key
+                )
+            grants[arn] = grant
         return RoleAccess(
             role_arn=role_arn,
             grants=grants,
@@ -500,11 +493,12 @@ class AccessCalculator:
         boundary: PolicyDocument | None,
         action: str,
         principal_tags: Mapping[str, str],
-    ) -> Iterator[tuple[str, ActionGrant]]:
-        """Every resource `action` is allowed on. Resources whose covering statements carry no condition
-        are decided with set operations on what each statement reaches (explicit Deny, then Allow
-        within the boundary); the rest (conditions, resource policies, other accounts, policy
-        variables) go through the engine one by one."""
+    ) -> Iterator[tuple[Collection[str], ActionGrant]]:
+        """Every resource `action` is allowed on, in groups that share one decision. Resources whose
+        covering statements carry no condition are decided with set operations on what each statement
+        reaches (explicit Deny, then Allow within the boundary); the rest (conditions, resource
+        policies, other accounts, policy variables) go through the engine, once per group of
+        resources it decides alike."""
         kind = SECRETSMANAGER if action.startswith("secretsmanager:") else SSMPARAMETER
         rel = _relevant(docs, boundary, action)
         if action == BY_PATH:
@@ -522,7 +516,7 @@ class AccessCalculator:
         for arn in sorted(unlisted):
             g = self._other_account(role, docs, boundary, action, arn, principal_tags)
             if g is not None:
-                yield arn, g
+                yield (arn,), g
         if not rel.simple:
             engine = pool - unlisted
         else:
@@ -557,7 +551,7 @@ class AccessCalculator:
         reach: Callable[[Statement], frozenset[str]],
         principal_tags: Mapping[str, str],
         resources: AbstractSet[str],
-    ) -> Iterator[tuple[str, ActionGrant]]:
+    ) -> Iterator[tuple[Collection[str], ActionGrant]]:
         """Resources the policy engine decides one at a time (conditions, resource policies, other
         accounts, policy variables), each group of resources that agree on everything the decision
         reads (see _Groups) once."""
@@ -580,7 +574,7 @@ class AccessCalculator:
         for arn in sorted(resources - grouped):  # a resource policy, or policy variables: one by one
             g = decide(arn)
             if g is not None:
-                yield arn, g
+                yield (arn,), g
         if not grouped:
             return
         groups = _Groups(rel, reach, principal_tags, self._resource_values)
@@ -597,13 +591,12 @@ class AccessCalculator:
             for members in alike.values():
                 g = decide(min(members))  # any member would do; the first keeps the evidence stable
                 if g is not None:
-                    for arn in members:
-                        yield arn, g
+                    yield members, g
 
     @staticmethod
     def _covered(
         action: str, rel: _Relevant, resources: AbstractSet[str], reach: Callable[[Statement], frozenset[str]]
-    ) -> Iterator[tuple[str, ActionGrant]]:
+    ) -> Iterator[tuple[Collection[str], ActionGrant]]:
         """Resources no condition, resource policy or Deny touches: allowed by the allowing statements
         that cover them (within the boundary's). They are split by which statements cover them with
         set operations, and each part gets one grant naming those statements."""
@@ -618,9 +611,7 @@ class AccessCalculator:
         for covering, arns in parts:
             refs = [allow_refs[i] if i >= 0 else boundary_refs[-1 - i] for i in covering]
             statements = tuple(refs) if len(refs) == 1 else evidence(refs)
-            grant = ActionGrant(action=action, outcome="allowed", when=None, statements=statements)
-            for arn in arns:
-                yield arn, grant
+            yield arns, ActionGrant(action=action, outcome="allowed", when=None, statements=statements)
 
     def _other_account(
         self,
@@ -663,7 +654,7 @@ class AccessCalculator:
         boundary: PolicyDocument | None,
         rel: _Relevant,
         principal_tags: Mapping[str, str],
-    ) -> Iterator[tuple[str, ActionGrant]]:
+    ) -> Iterator[tuple[Collection[str], ActionGrant]]:
         """ssm:GetParametersByPath is authorized against the path in the request (Parameter Store,
         "Restricting access to parameters"): a grant on a path reads every parameter beneath it."""
         paths: set[str] = set()
@@ -688,7 +679,8 @@ class AccessCalculator:
             for arn in self.catalogue.paths[path]:
                 if arn not in best or (best[arn].outcome != "allowed" and g.outcome == "allowed"):
                     best[arn] = g
-        yield from sorted(best.items())
+        for arn, g in sorted(best.items()):
+            yield (arn,), g
 
     def _future(
         self,

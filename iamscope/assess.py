@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from iamscope.access import AccessCalculator, Catalogue, Grant, RoleAccess
+from iamscope.access import AccessCalculator, Catalogue, RoleAccess
 from iamscope.chain import RoleChains
 from iamscope.config import Config
 from iamscope.gcpause import paused_gc
@@ -50,10 +50,6 @@ class ServiceAccountView:
     @property
     def need_arns(self) -> tuple[str, ...]:
         return self._need_arns
-
-    def grants(self) -> list[tuple[TrustCheck, Grant]]:
-        """Every grant of every role it can act as, by role (as `access`), then by resource."""
-        return [(check, g) for check, ra in self.access for _, g in ra.sorted_grants]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -102,7 +102,7 @@ def identity_edge(sa: str, check: TrustCheck, *, annotated: bool) -> Edge:
     return Edge(source=check.source or sa, target=check.role_arn, kind=kind, reason=prefix + check.reason)
 
 
-def reads(grant: Grant) -> Edge:
+def reads(resource: str, grant: Grant) -> Edge:
     readable = grant.readable
     kind = CAN_CALL if readable is None else CAN_READ_IF if readable == "conditional" else CAN_READ
     # actions granted by the same statements under the same condition read as one clause
@@ -119,10 +119,10 @@ def reads(grant: Grant) -> Edge:
         parts.append(f"kms:Decrypt on {grant.needs_key}{when}")
     elif grant.needs_key:
         parts.append(f"but not kms:Decrypt on {grant.needs_key}")
-    return Edge(source=grant.role_arn, target=grant.resource, kind=kind, reason="; ".join(parts))
+    return Edge(source=grant.role_arn, target=resource, kind=kind, reason="; ".join(parts))
 
 
-def decrypts(grant: Grant) -> Edge | None:
+def decrypts(resource: str, grant: Grant) -> Edge | None:
     """The role may use the customer-managed key that protects the resource (through its service)."""
     if grant.decrypt is None or grant.needs_key is None:
         return None
@@ -132,5 +132,5 @@ def decrypts(grant: Grant) -> Edge | None:
         source=grant.role_arn,
         target=grant.needs_key,
         kind=CAN_DECRYPT,
-        reason=f"kms:Decrypt for {grant.resource}{when} ({statements})",
+        reason=f"kms:Decrypt for {resource}{when} ({statements})",
     )

@@ -115,13 +115,13 @@ def assessment_edges(a: Assessment) -> Iterator[Edge]:
             if access.role_arn in seen_roles:
                 continue
             seen_roles.add(access.role_arn)
-            yield from _grant_edges(access.grants.values())
+            yield from _grant_edges(access.grants.items())
     for role, access in a.node_roles:
         for profile in role.instance_profiles:
             yield Edge(source=profile, target=role.arn, kind=INSTANCE_PROFILE, reason="InstanceProfileList")
         if role.arn not in seen_roles:
             seen_roles.add(role.arn)
-            yield from _grant_edges(access.grants.values())
+            yield from _grant_edges(access.grants.items())
     for role in inv.aws.roles:
         if role.arn not in seen_roles:
             continue
@@ -150,10 +150,10 @@ def assessment_edges(a: Assessment) -> Iterator[Edge]:
             )
 
 
-def _grant_edges(grants: Iterable[Grant]) -> Iterator[Edge]:
-    for grant in grants:
-        yield reads(grant)
-        decrypt = decrypts(grant)
+def _grant_edges(grants: Iterable[tuple[str, Grant]]) -> Iterator[Edge]:
+    for resource, grant in grants:
+        yield reads(resource, grant)
+        decrypt = decrypts(resource, grant)
         if decrypt is not None:
             yield decrypt
 

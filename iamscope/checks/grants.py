@@ -7,13 +7,14 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from itertools import chain
 from typing import Generic, TypeVar
 
 from iamscope.access import ASCP_ACTIONS, DECRYPT, DESCRIBE_SECRET, Grant, RoleAccess, WildcardStatement
 from iamscope.assess import Assessment, Need, ServiceAccountView
 from iamscope.checks.common import declaration_path, location_of, role_path, subjects
 from iamscope.edges import Edge, reads
-from iamscope.findings import RANK, Finding, is_pattern, listing, lower, rule
+from iamscope.findings import RANK, Finding, concrete, is_pattern, listing, lower, rule, split_patterns
 from iamscope.identity import TrustCheck
 from iamscope.policy.arn import try_parse_arn
 from iamscope.policy.wildcard import resource_matches
@@ -98,7 +99,11 @@ def wildcard_resource(assessment: Assessment) -> Iterator[Finding]:
         needed = {n for v, _ in users for n in v.need_arns}
         # a wildcard that Deny statements, a boundary or conditions cut down to what the role's users
         # declare, and that reaches nothing created later, grants nothing beyond the need
-        hits = [w for w in access.wildcards if w.wildcard_resources and (w.future or set(w.reached) - needed)]
+        hits = [
+            w
+            for w in access.wildcards
+            if w.wildcard_resources and (w.future or not needed.issuperset(w.reached))
+        ]
         if not hits:
             continue
         patterns = sorted({p for w in hits for p in w.wildcard_resources})
@@ -108,7 +113,13 @@ def wildcard_resource(assessment: Assessment) -> Iterator[Finding]:
             for w in hits
         )
         conditional = all(w.future != "allowed" for w in hits) and any(w.future for w in hits)
-        reached = tuple(sorted({a for w in hits for a in w.reached if not is_pattern(a)}))
+        # each statement's `reached` is sorted: one statement's is the answer, several are merged
+        merged = (
+            hits[0].reached
+            if len(hits) == 1
+            else tuple(dict.fromkeys(sorted(chain(*(w.reached for w in hits)))))
+        )
+        reached = concrete(merged)
         yield Finding(
             rule="wildcard-resource",
             severity="critical" if everything else "high",
@@ -148,17 +159,20 @@ class _DeclaredReads:
         self, access: RoleAccess, declared_by: Mapping[str, tuple[Need, ...]], declared: frozenset[str]
     ) -> None:
         self.members = access.readable_resources & declared
-        self.arns = tuple(sorted(self.members))
+        self.arns = tuple(filter(declared.__contains__, access.sorted_readable))  # sorted, as that is
         self.grants = access.grants
         self.declared_by = declared_by
-        self.allowed = sum(1 for a in self.arns if self.grants[a].readable == "allowed")
+        # resources decided alike share one Grant: count by grant, then ask each grant once
+        grants = list(map(self.grants.__getitem__, self.arns))
+        by_grant = Counter(map(id, grants))
+        grant_of = dict(zip(map(id, grants), grants, strict=True))
+        self.allowed = sum(n for g, n in by_grant.items() if grant_of[g].readable == "allowed")
         self.workloads = Counter(n.workload for a in self.arns for n in declared_by[a])
         self.sorted_workloads = tuple(sorted(self.workloads))
+        self.namespace_of = {w: w.split("/", 1)[0] for w in self.sorted_workloads}
+        self.namespaces = Counter(self.namespace_of.values())  # how many of these workloads in each
         # the order in which `first` looks: concrete ARNs before patterns, each by ARN
-        self.ordered = (
-            tuple(a for a in self.arns if not is_pattern(a)),
-            tuple(a for a in self.arns if is_pattern(a)),
-        )
+        self.ordered = split_patterns(self.arns)
         self.patterns = frozenset(self.ordered[1])
 
     def count(self, own: set[str]) -> str:
@@ -180,19 +194,22 @@ class _DeclaredReads:
         out += self.arns[start:]
         return tuple(out)
 
-    def declarers(self, own: set[str]) -> tuple[str, ...]:
-        """The workloads declaring the ARNs that are not `own`, sorted."""
+    def declarers(self, own: set[str]) -> tuple[tuple[str, ...], set[str]]:
+        """The workloads declaring the ARNs that are not `own`, sorted, and their namespaces."""
         taken = Counter(n.workload for a in own & self.members for n in self.declared_by[a])
         gone = {w for w, count in taken.items() if count >= self.workloads[w]}
         if not gone:
-            return self.sorted_workloads
-        return tuple(w for w in self.sorted_workloads if w not in gone)
+            return self.sorted_workloads, set(self.namespaces)
+        left = self.namespaces - Counter(self.namespace_of[w] for w in gone)  # keeps counts above 0
+        return tuple(w for w in self.sorted_workloads if w not in gone), set(left)
 
     def any_allowed(self, own: set[str]) -> bool:
         mine = sum(1 for a in own & self.members if self.grants[a].readable == "allowed")
         return self.allowed > mine
 
-    def first(self, own: set[str], here: set[str], namespaces_of: Mapping[str, frozenset[str]]) -> Grant:
+    def first(
+        self, own: set[str], here: set[str], namespaces_of: Mapping[str, frozenset[str]]
+    ) -> tuple[str, Grant]:
         """The grant the evidence shows: the first ARN (not `own`) declared outside `here`, concrete ARNs
         before patterns; failing that, the first ARN."""
         for arns in self.ordered:
@@ -201,10 +218,10 @@ class _DeclaredReads:
                 if arn in own:
                     continue
                 if not namespaces_of[arn] <= here:
-                    return self.grants[arn]
+                    return arn, self.grants[arn]
                 fallback = fallback or arn
             if fallback is not None:
-                return self.grants[fallback]
+                return fallback, self.grants[fallback]
         raise ValueError("no ARN beyond the service account's own")  # callers check there is one
 
 
@@ -265,12 +282,11 @@ def cross_workload(assessment: Assessment) -> Iterator[Finding]:
             # a role reached two ways (IRSA and Pod Identity) reads the same ARNs twice: once each
             resources = parts[0][2] if len(parts) == 1 else tuple(sorted({a for *_, r in parts for a in r}))
             counted = parts[0][1].count(own) if len(parts) == 1 else _count(resources)
-            declarers = (
-                parts[0][1].declarers(own)
-                if len(parts) == 1
-                else tuple(sorted(set().union(*(found.declarers(own) for _, found, _ in parts))))
-            )
-            namespaces = {w.split("/", 1)[0] for w in declarers}
+            if len(parts) == 1:
+                declarers, namespaces = parts[0][1].declarers(own)
+            else:
+                declarers = tuple(sorted(set().union(*(found.declarers(own)[0] for _, found, _ in parts))))
+                namespaces = {w.split("/", 1)[0] for w in declarers}
             cross_ns = bool(namespaces - {view.namespace})
             severity = "critical" if cross_ns else "high"
             conditional = all(
@@ -280,21 +296,19 @@ def cross_workload(assessment: Assessment) -> Iterator[Finding]:
                 severity = lower(severity)
             # the evidence shows a known secret, and one from another namespace when there is one
             here = {view.namespace}
-            first_check, first_grant = min(
+            first_check, (first_arn, first_grant) = min(
                 ((check, found.first(own, here, namespaces_of)) for check, found, _ in parts),
                 key=lambda h: (
-                    is_pattern(h[1].resource),
-                    namespaces_of[h[1].resource] <= here,  # every declaring mount is in this namespace
-                    h[1].resource,
+                    is_pattern(h[1][0]),
+                    namespaces_of[h[1][0]] <= here,  # every declaring mount is in this namespace
+                    h[1][0],
                 ),
             )
-            need = next(
-                n for n in assessment.declared_by[first_grant.resource] if n.mount.service_account != view.id
-            )
+            need = next(n for n in assessment.declared_by[first_arn] if n.mount.service_account != view.id)
             for subject in subjects(view):
                 evidence = [
                     *role_path(assessment, view, subject, first_check),
-                    reads(first_grant),
+                    reads(first_arn, first_grant),
                     *declaration_path(need),
                 ]
                 yield Finding(
@@ -350,13 +364,14 @@ def excess(assessment: Assessment) -> Iterator[Finding]:
             if not ways:
                 continue  # a pattern alone is the role's wildcard-resource finding, said once there
             resources = ways[0][1] if len(ways) == 1 else tuple(sorted({a for _, arns in ways for a in arns}))
-            grants = [ways[0][0].grants[ways[0][1][0]]]
+            shown = ways[0][1][0]  # the evidence shows the first resource of the first way
             what = f"{len(resources)} secret(s)/parameter(s) no workload declares"
             if pats:
                 what += f", and every future match of {', '.join(pats)}"
             for subject in subjects(view):
-                evidence = role_path(assessment, view, subject, checks[role_arn]) + [
-                    reads(g) for g in grants[:1]
+                evidence = [
+                    *role_path(assessment, view, subject, checks[role_arn]),
+                    reads(shown, ways[0][0].grants[shown]),
                 ]
                 yield Finding(
                     rule="excess-grant",
@@ -464,7 +479,7 @@ def node_role(assessment: Assessment) -> Iterator[Finding]:
         evidence: list[Edge] = [
             Edge(source=p, target=role.arn, kind="instance-profile", reason="InstanceProfileList")
             for p in role.instance_profiles
-        ] + [reads(access.grants[a]) for a in readable[:1]]
+        ] + [reads(a, access.grants[a]) for a in readable[:1]]
         yield Finding(
             rule="node-role-secret-access",
             severity="critical",

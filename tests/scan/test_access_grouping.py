@@ -290,10 +290,9 @@ def fast_path(
     access = calculator.access(ROLE_ARN, session_tags)
     actual: dict[str, list[Decided]] = {}
     for arn, grant in access.grants.items():
-        # the calculator builds grants through Grant.alike, with `readable` worked out per group:
-        # the same as the constructor's
+        # the calculator shares one Grant among resources decided alike: its fields are this
+        # resource's own (a mismatched kind, key or decrypt would show here as a wrong answer below)
         built = Grant(
-            resource=arn,
             kind=grant.kind,
             role_arn=grant.role_arn,
             actions=grant.actions,
@@ -563,18 +562,18 @@ def decrypt(
 
 
 def reference_decrypt(
-    calculator: AccessCalculator, role: Role, grant: Grant, tags: Mapping[str, str]
+    calculator: AccessCalculator, role: Role, arn: str, grant: Grant, tags: Mapping[str, str]
 ) -> Decided | None:
     """kms:Decrypt on the grant's key, asked of the engine for that key alone (as _decrypt asks it)."""
     docs, boundary, _ = calculator.documents(role)
-    region = grant.resource.split(":")[3]
+    region = arn.split(":")[3]
     host = "secretsmanager" if grant.kind == SECRETSMANAGER else "ssm"
     context = {
         "kms:ViaService": f"{host}.{region}.amazonaws.com",
         "kms:CallerAccount": ACCOUNT,
         "aws:SecureTransport": "true",
         "aws:RequestedRegion": region,
-        "kms:EncryptionContext:SecretARN": grant.resource,
+        "kms:EncryptionContext:SecretARN": arn,
         **{f"aws:PrincipalTag/{k}": v for k, v in (dict(role.tags) | dict(tags)).items()},
     }
     assert grant.needs_key is not None
@@ -665,10 +664,10 @@ def test_decrypt_grouped_by_key_coverage_equals_each_key_alone(
     )
     calculator, role = build(scenario)
     grants = calculator.access(ROLE_ARN, scenario.session_tags).grants
-    keyed = [g for g in grants.values() if g.needs_key]
+    keyed = {arn: g for arn, g in grants.items() if g.needs_key}
     assert len(keyed) == len(KEYED)  # every secret is read, each through a customer-managed key
-    actual = {g.resource: None if g.decrypt is None else _row(g.decrypt) for g in keyed}
-    expected = {g.resource: reference_decrypt(calculator, role, g, tags) for g in keyed}
+    actual = {arn: None if g.decrypt is None else _row(g.decrypt) for arn, g in keyed.items()}
+    expected = {arn: reference_decrypt(calculator, role, arn, g, tags) for arn, g in keyed.items()}
     assert actual == expected
     # the cases differ: not every one of them allows every key
     assert any(v is not None for v in actual.values())
