@@ -6,6 +6,7 @@ and what the permission reaches in AWS."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import chain
 
 from iamscope.assess import Assessment, ServiceAccountView
 from iamscope.checks.driver import is_driver, is_provider
@@ -37,26 +38,14 @@ def _edges(perm: Permission) -> tuple[Edge, ...]:
     return (Edge(source=perm.subject, target=perm.role, kind=BOUND, reason=f"binding {perm.binding}"),)
 
 
-class _Readable:
-    """What each service account's roles can read, worked out once per check run: the RBAC checks ask
-    it for every subject and namespace."""
-
-    def __init__(self) -> None:
-        self._by_view: dict[str, frozenset[str]] = {}
-
-    def of(self, view: ServiceAccountView) -> frozenset[str]:
-        found = self._by_view.get(view.id)
-        if found is None:
-            found = frozenset().union(*(access.readable_resources for _, access in view.access))
-            self._by_view[view.id] = found
-        return found
-
-    def reach(self, views: list[ServiceAccountView]) -> list[str]:
-        """Every resource the roles of `views` can read, sorted."""
-        found: set[str] = set()
-        for view in views:
-            found |= self.of(view)
-        return sorted(found)
+def _reach(views: list[ServiceAccountView]) -> tuple[str, ...]:
+    """Every resource the roles of `views` can read, sorted: each role's sorted list, merged (a role
+    that reads `*` lists every secret of the account, and many namespaces reach one)."""
+    runs = {id(access): access.sorted_readable for view in views for _, access in view.access}
+    if len(runs) == 1:
+        return next(iter(runs.values()))
+    # sorting sorted runs one after another merges them in linear time; the dict drops repeats
+    return tuple(dict.fromkeys(sorted(chain.from_iterable(runs.values()))))
 
 
 def _where(namespace: str | None) -> str:
@@ -140,7 +129,6 @@ def spc_write_access(assessment: Assessment) -> Iterator[Finding]:
         | {w.namespace for w in assessment.workloads.values()}
     )
     seen: set[tuple[str, str | None]] = set()
-    readable = _Readable()
     # by namespace, once: every subject asks for its namespaces' (or all namespaces') service accounts
     views_in: dict[str, list[ServiceAccountView]] = {}
     for view in assessment.service_accounts.values():
@@ -167,7 +155,7 @@ def spc_write_access(assessment: Assessment) -> Iterator[Finding]:
             if not runs_pods:
                 mounting = set().union(*(mounting_in.get(ns, ()) for ns in scope))
                 views = [v for v in views if v.id in mounting]
-            reach = readable.reach(views)
+            reach = _reach(views)
             how = (
                 "and can run pods as any service account there"
                 if runs_pods
@@ -179,7 +167,7 @@ def spc_write_access(assessment: Assessment) -> Iterator[Finding]:
                 subject=perm.subject,
                 message=f"can {', '.join(verbs)} secretproviderclasses {_where(perm.namespace)} "
                 f"({perm.binding} → {perm.role}) {how}: that reaches {len(reach)} secret(s)/parameter(s)",
-                resources=tuple(reach),
+                resources=reach,
                 objects=(perm.binding, perm.role),
                 evidence=_edges(perm),
                 location=_binding_location(assessment, perm.binding),
@@ -206,7 +194,6 @@ def provider_token_rbac(assessment: Assessment) -> Iterator[Finding]:
         for w in assessment.workloads.values()
         if is_driver(w) or is_provider(w)
     }
-    readable = _Readable()
     for sa, workload in sorted(components.items()):
         grants = [
             (p, v)
@@ -218,7 +205,7 @@ def provider_token_rbac(assessment: Assessment) -> Iterator[Finding]:
             continue
         scopes = sorted({p.namespace or "*" for p, _ in grants})
         views = [v for v in assessment.service_accounts.values() if "*" in scopes or v.namespace in scopes]
-        reach = readable.reach(views)
+        reach = _reach(views)
         roles = sorted({c.role_arn for v in views for c, _ in v.access})
         yield Finding(
             rule="provider-token-rbac",
@@ -228,7 +215,7 @@ def provider_token_rbac(assessment: Assessment) -> Iterator[Finding]:
             f"{'cluster-wide' if '*' in scopes else 'in ' + ', '.join(scopes)}: the roles of "
             f"{len(views)} service account(s) ({len(roles)} role(s)) and {len(reach)} secret(s)/parameter(s) "
             "they read",
-            resources=tuple(reach),
+            resources=reach,
             objects=tuple(sorted({x for p, _ in grants for x in (p.binding, p.role)})),
             evidence=tuple(e for p, _ in grants for e in _edges(p)),
             location=_binding_location(assessment, grants[0][0].binding),

@@ -1,0 +1,37 @@
+"""A finding's `resources` are concrete ARNs and its `patterns` the rest (DESIGN.md §3, scan JSON): the
+split runs on lists as long as every secret of an account, so it searches their joined text; it must
+agree with asking each entry alone, whatever the names hold (line breaks included)."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from iamscope.findings import is_pattern, split_patterns
+
+SECRET = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:"
+# names with the characters that matter: wildcards, the line break the search splits on, colons
+NAMES = st.text(alphabet="ab*?\n:-/", max_size=12).map(lambda n: SECRET + n)
+
+
+@settings(max_examples=400, derandomize=True)
+@given(st.lists(st.one_of(NAMES, st.sampled_from(["*", "", "\n", "?", SECRET + "db-??????"])), max_size=12))
+def test_split_agrees_with_each_entry_alone(names: list[str]) -> None:
+    resources = tuple(names)
+    kept, moved = split_patterns(resources)
+    assert kept == tuple(r for r in resources if not is_pattern(r))
+    assert moved == tuple(r for r in resources if is_pattern(r))
+
+
+def test_a_list_without_patterns_is_handed_back_as_it_is() -> None:
+    resources = tuple(f"{SECRET}app-{i}-AbCdEf" for i in range(1000))
+    kept, moved = split_patterns(resources)
+    assert (kept is resources, moved) == (True, ())
+
+
+def test_patterns_among_many_arns_are_all_found_in_order() -> None:
+    arns = [f"{SECRET}app-{i:04}-AbCdEf" for i in range(1000)]
+    patterns = [f"{SECRET}app-{i:04}-x-??????" for i in (0, 500, 999)] + [f"{SECRET}team/*"]
+    resources = tuple(sorted(arns + patterns))
+    kept, moved = split_patterns(resources)
+    assert (kept, moved) == (tuple(arns), tuple(sorted(patterns)))
