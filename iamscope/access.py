@@ -142,6 +142,7 @@ class Catalogue:
         self.key_directory = KeyDirectory(inventory.aws.keys)
         self.index = ArnIndex([*self.secrets, *self.parameters, *declared])
         self.every = frozenset(self.index.arns)
+        self.sorted_every = tuple(sorted(self.every))  # a role that reads most of them filters this
         self.kinds: dict[str, str] = {}
         self.accounts: dict[str, str] = {}
         self.regions_of: dict[str, str] = {}
@@ -373,6 +374,46 @@ def _split(
     return out
 
 
+# A decided group this large is kept whole by AccessCalculator._compute, not walked resource by resource.
+_WHOLE = 256
+_ACTION_RANK = {a: i for i, a in enumerate(ALL_ACTIONS)}
+
+
+def _in_order(grants: dict[str, Grant], ordered: tuple[str, ...]) -> dict[str, Grant]:
+    """The grants by resource in sorted order. A role that reads a good part of the catalogue (`*`)
+    takes the catalogue's own sorted order, filtered, instead of sorting its grants again."""
+    if len(grants) * 8 < len(ordered):
+        keys = sorted(grants)
+    else:
+        keys = list(filter(grants.__contains__, ordered))
+        if len(keys) != len(grants):  # a resource outside the catalogue: sorted after all
+            keys = sorted(grants)
+    return dict(zip(keys, map(grants.__getitem__, keys), strict=True))
+
+
+def _parts(
+    groups: Sequence[tuple[AbstractSet[str], ActionGrant]],
+) -> list[tuple[tuple[ActionGrant, ...], AbstractSet[str]]]:
+    """The resources of `groups` (in action order) cut into parts that got the same decisions, each
+    part with its decisions in that order."""
+    parts: list[tuple[tuple[ActionGrant, ...], AbstractSet[str]]] = []
+    seen: set[str] = set()
+    for arns, decision in groups:
+        cut: list[tuple[tuple[ActionGrant, ...], AbstractSet[str]]] = []
+        for decisions, members in parts:
+            inside = members & arns
+            if inside:
+                cut.append(((*decisions, decision), inside))
+            if len(inside) < len(members):
+                cut.append((decisions, members - inside))
+        fresh = arns - seen
+        if fresh:
+            cut.append(((decision,), fresh))
+        seen |= arns
+        parts = cut
+    return parts
+
+
 def _matching(index: ArnIndex, patterns: Iterable[str]) -> frozenset[str]:
     """The indexed ARNs the patterns match. A pattern without `*` or `?` matches itself alone (as
     PatternSet.matches, which resource_applies uses, tests literals by set membership): only the
@@ -436,9 +477,13 @@ class AccessCalculator:
             return RoleAccess(role_arn=role_arn, grants={}, wildcards=(), missing_policies=())
         docs, boundary, missing = self.documents(role)
         principal_tags = dict(role.tags) | dict(session_tags)  # session tags win, as in STS
-        decided: dict[str, list[ActionGrant]] = {}
+        decided: dict[str, list[ActionGrant]] = {}  # per resource, in the order of ALL_ACTIONS
+        big: list[tuple[AbstractSet[str], ActionGrant]] = []  # whole groups, in the same order
         for action in ALL_ACTIONS:
             for arns, decision in self._decide_action(role, docs, boundary, action, principal_tags):
+                if len(arns) >= _WHOLE and isinstance(arns, AbstractSet):
+                    big.append((arns, decision))
+                    continue
                 for arn in arns:
                     found = decided.get(arn)
                     if found is None:
@@ -455,8 +500,31 @@ class AccessCalculator:
         # policy reads the encryption context, which names the resource: then the resource is its own.
         shared: dict[tuple[object, ...], Grant] = {}
         grants: dict[str, Grant] = {}
-        for arn in sorted(decided):
-            found = decided[arn]  # in the order of ALL_ACTIONS, which is sorted
+        # Large groups (a role reading `*` decides every secret of the account in one) are kept whole:
+        # cut into the parts that got the same decisions with set operations, and a part's resources
+        # without a customer-managed key (nothing else to tell them apart) share one Grant at once.
+        for decisions, members in _parts(big):
+            mixed = members & decided.keys()  # decided by small groups as well: merged one by one
+            for arn in mixed:
+                decided[arn] = sorted([*decisions, *decided[arn]], key=lambda d: _ACTION_RANK[d.action])
+            rest = members - mixed if mixed else members
+            keyless: list[str] = []
+            for arn in rest:
+                if (key_cache[arn] if arn in key_cache else self._key_of(arn)) is None:
+                    keyless.append(arn)
+                else:
+                    decided[arn] = list(decisions)  # its key and region decide kms:Decrypt: one by one
+            if keyless:
+                kind = SECRETSMANAGER if decisions[0].action.startswith("secretsmanager:") else SSMPARAMETER
+                alike = (tuple(map(id, decisions)), kind)
+                grant = shared.get(alike)
+                if grant is None:
+                    grant = shared[alike] = Grant(
+                        kind=kind, role_arn=role.arn, actions=decisions, decrypt=None, needs_key=None
+                    )
+                grants.update(dict.fromkeys(keyless, grant))
+        for arn in decided:
+            found = decided[arn]
             kind = kinds[arn]
             key = key_cache[arn] if arn in key_cache else self._key_of(arn)
             like: tuple[object, ...]
@@ -479,6 +547,7 @@ class AccessCalculator:
                     kind=kind, role_arn=role.arn, actions=tuple(found), decrypt=decrypt, needs_key=key
                 )
             grants[arn] = grant
+        grants = _in_order(grants, self.catalogue.sorted_every)
         return RoleAccess(
             role_arn=role_arn,
             grants=grants,
@@ -709,7 +778,7 @@ class AccessCalculator:
         role: Role,
         docs: Sequence[PolicyDocument],
         boundary: PolicyDocument | None,
-        grants: Mapping[str, Grant],
+        grants: Mapping[str, Grant],  # in sorted order of resource
         principal_tags: Mapping[str, str],
     ) -> tuple[WildcardStatement, ...]:
         value_reads = (*READ_ACTIONS[SECRETSMANAGER], *READ_ACTIONS[SSMPARAMETER])
@@ -735,7 +804,8 @@ class AccessCalculator:
             )
             if not wild_res and not wild_act:
                 continue
-            reached = tuple(sorted(self._reach(s) & readable))
+            covered = self._reach(s) & readable
+            reached = tuple(filter(covered.__contains__, grants))  # grants come in sorted order
             future = None
             for pattern in wild_res:
                 outcome = self._future(role, docs, boundary, pattern, principal_tags)
