@@ -46,7 +46,7 @@ from iamscope.report.sarif import render_diff_sarif, render_scan_sarif
 from iamscope.report.scan_json import render_json_chunks as render_scan_json_chunks
 from iamscope.report.scan_json import scan_document
 from iamscope.report.scan_markdown import render_markdown as render_scan_markdown
-from iamscope.report.scan_text import render_text as render_scan_text
+from iamscope.report.scan_text import render_text_chunks as render_scan_text_chunks
 from iamscope.scan import ScanResult
 from iamscope.scan import scan as run_scan
 from iamscope.state import Sources, load_inventory, sources
@@ -231,7 +231,7 @@ def scan(
     elif fmt == "markdown":
         text = render_scan_markdown(result, fail_on)
     else:
-        text = render_scan_text(result, fail_on)
+        text = render_scan_text_chunks(result, fail_on)
     emit(text, output)
     if result.at_or_above(fail_on):
         return 1

@@ -1,9 +1,11 @@
 """`scan --format text`: one block per subject (workload, service account or role), worst first, each
-finding with its path through the graph and the fix; then the clean workloads and a summary."""
+finding with its path through the graph and the fix; then the clean workloads and a summary. Rendered
+block by block, so a report on the largest cluster is never whole in memory."""
 
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterator
 
 from iamscope.edges import DECLARES, INSTANCE_PROFILE, MOUNTS, RESOLVES_TO, RUNS_AS
 from iamscope.findings import RANK, SEVERITIES, Finding
@@ -21,6 +23,15 @@ def _wrap(text: str, indent: str) -> list[str]:
     ) or [indent]
 
 
+class _Wrapped(dict[tuple[str, str], list[str]]):
+    """_wrap, remembered for one report: a fix, a path's edge and its reason recur across findings
+    (four wraps in five repeat one already done), and textwrap is most of the report's time."""
+
+    def __missing__(self, key: tuple[str, str]) -> list[str]:
+        found = self[key] = _wrap(*key)
+        return found
+
+
 def _header(subject: str, result: ScanResult) -> str:
     a = result.assessment
     view = None
@@ -35,23 +46,23 @@ def _header(subject: str, result: ScanResult) -> str:
     return subject
 
 
-def _finding_lines(f: Finding) -> list[str]:
-    lines = _wrap(f"{f.severity.upper():<9} {f.rule}: {f.message}", "  ")
+def _finding_lines(f: Finding, wrapped: _Wrapped) -> list[str]:
+    lines = _wrap(f"{f.severity.upper():<9} {f.rule}: {f.message}", "  ")  # its own: not remembered
     pad = "            "
     if f.resources:
         shown = list(f.resources[:MAX_RESOURCES])
         more = len(f.resources) - len(shown)
-        lines += _wrap("resources: " + ", ".join(shown) + (f" (+{more} more)" if more > 0 else ""), pad)
+        lines += wrapped["resources: " + ", ".join(shown) + (f" (+{more} more)" if more > 0 else ""), pad]
     if f.patterns:
-        lines += _wrap("patterns: " + ", ".join(f.patterns), pad)
+        lines += wrapped["patterns: " + ", ".join(f.patterns), pad]
     if f.evidence:
         lines.append(pad + "path:")
         for edge in f.evidence:
-            lines += _wrap(f"{edge}", pad + "  ")
+            lines += wrapped[f"{edge}", pad + "  "]
             if edge.kind not in SELF_EXPLAINING:
-                lines += _wrap(f"because {edge.reason}", pad + "      ")
+                lines += wrapped[f"because {edge.reason}", pad + "      "]
     if f.remediation:
-        lines += _wrap("fix: " + f.remediation, pad)
+        lines += wrapped["fix: " + f.remediation, pad]
     return lines
 
 
@@ -70,6 +81,11 @@ def _table(order: list[str], groups: dict[str, list[Finding]]) -> list[str]:
 
 
 def render_text(result: ScanResult, fail_on: str) -> str:
+    return "".join(render_text_chunks(result, fail_on))
+
+
+def render_text_chunks(result: ScanResult, fail_on: str) -> Iterator[str]:
+    """The report in pieces: the table, then each subject's block, then the summary."""
     a = result.assessment
     out: list[str] = []
     cluster = f"cluster {a.cluster.name}" if a.cluster else "no EKS cluster in the snapshot"
@@ -88,11 +104,14 @@ def render_text(result: ScanResult, fail_on: str) -> str:
     order = sorted(groups, key=lambda s: (min(RANK[f.severity] for f in groups[s]), s))
     if order:
         out += ["", *_table(order, groups)]
+    yield "\n".join(out) + "\n"
+    out = []
+    wrapped = _Wrapped()
     for subject in order:
-        out.append("")
-        out.append(_header(subject, result))
+        block = ["", _header(subject, result)]
         for f in groups[subject]:
-            out += _finding_lines(f)
+            block += _finding_lines(f, wrapped)
+        yield "\n".join(block) + "\n"
     # clean: no finding on them, and none that names them (a workload whose secrets another can
     # read appears in that finding's objects)
     named = {s for f in result.findings for s in f.objects}
@@ -110,4 +129,4 @@ def render_text(result: ScanResult, fail_on: str) -> str:
         f"Summary: {summary}; {failing} at or above --fail-on {fail_on}"
         + ("" if result.complete else "; input INCOMPLETE")
     )
-    return "\n".join(out) + "\n"
+    yield "\n".join(out) + "\n"
