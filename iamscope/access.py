@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from iamscope.ascp import SECRETSMANAGER, SSMPARAMETER
 from iamscope.kms import KeyDirectory
@@ -360,15 +361,18 @@ class _Groups:
         return (account, listed_secret, values)
 
 
+_Tag = TypeVar("_Tag")
+
+
 def _split(
-    parts: list[tuple[tuple[int, ...], AbstractSet[str]]], covered: frozenset[str], index: int
-) -> list[tuple[tuple[int, ...], AbstractSet[str]]]:
-    """Each part cut in what `covered` holds (its key gains `index`) and what it does not."""
-    out = []
+    parts: list[tuple[tuple[_Tag, ...], AbstractSet[str]]], covered: AbstractSet[str], tag: _Tag
+) -> list[tuple[tuple[_Tag, ...], AbstractSet[str]]]:
+    """Each part cut in what `covered` holds (its key gains `tag`) and what it does not."""
+    out: list[tuple[tuple[_Tag, ...], AbstractSet[str]]] = []
     for key, arns in parts:
         inside = arns & covered
         if inside:
-            out.append(((*key, index), inside))
+            out.append(((*key, tag), inside))
         if len(inside) < len(arns):
             out.append((key, arns - inside))
     return out
@@ -399,18 +403,11 @@ def _parts(
     parts: list[tuple[tuple[ActionGrant, ...], AbstractSet[str]]] = []
     seen: set[str] = set()
     for arns, decision in groups:
-        cut: list[tuple[tuple[ActionGrant, ...], AbstractSet[str]]] = []
-        for decisions, members in parts:
-            inside = members & arns
-            if inside:
-                cut.append(((*decisions, decision), inside))
-            if len(inside) < len(members):
-                cut.append((decisions, members - inside))
+        parts = _split(parts, arns, decision)
         fresh = arns - seen
         if fresh:
-            cut.append(((decision,), fresh))
+            parts.append(((decision,), fresh))
         seen |= arns
-        parts = cut
     return parts
 
 
