@@ -6,9 +6,9 @@ and what the permission reaches in AWS."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from itertools import chain
 
 from iamscope.assess import Assessment, ServiceAccountView
+from iamscope.checks.common import merge_sorted
 from iamscope.checks.driver import is_driver, is_provider
 from iamscope.edges import Edge
 from iamscope.findings import Finding, rule
@@ -42,10 +42,7 @@ def _reach(views: list[ServiceAccountView]) -> tuple[str, ...]:
     """Every resource the roles of `views` can read, sorted: each role's sorted list, merged (a role
     that reads `*` lists every secret of the account, and many namespaces reach one)."""
     runs = {id(access): access.sorted_readable for view in views for _, access in view.access}
-    if len(runs) == 1:
-        return next(iter(runs.values()))
-    # sorting sorted runs one after another merges them in linear time; the dict drops repeats
-    return tuple(dict.fromkeys(sorted(chain.from_iterable(runs.values()))))
+    return merge_sorted(list(runs.values()))
 
 
 def _where(namespace: str | None) -> str:

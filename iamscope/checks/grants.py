@@ -7,12 +7,11 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from itertools import chain
 from typing import Generic, TypeVar
 
 from iamscope.access import ASCP_ACTIONS, DECRYPT, DESCRIBE_SECRET, Grant, RoleAccess, WildcardStatement
 from iamscope.assess import Assessment, Need, ServiceAccountView
-from iamscope.checks.common import declaration_path, location_of, role_path, subjects
+from iamscope.checks.common import declaration_path, location_of, merge_sorted, role_path, subjects
 from iamscope.edges import Edge, reads
 from iamscope.findings import RANK, Finding, concrete, is_pattern, listing, lower, rule, split_patterns
 from iamscope.identity import TrustCheck
@@ -113,13 +112,7 @@ def wildcard_resource(assessment: Assessment) -> Iterator[Finding]:
             for w in hits
         )
         conditional = all(w.future != "allowed" for w in hits) and any(w.future for w in hits)
-        # each statement's `reached` is sorted: one statement's is the answer, several are merged
-        merged = (
-            hits[0].reached
-            if len(hits) == 1
-            else tuple(dict.fromkeys(sorted(chain(*(w.reached for w in hits)))))
-        )
-        reached = concrete(merged)
+        reached = concrete(merge_sorted([w.reached for w in hits]))  # each `reached` is sorted
         yield Finding(
             rule="wildcard-resource",
             severity="critical" if everything else "high",
