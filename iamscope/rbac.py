@@ -4,8 +4,9 @@ built-in roles (cluster-admin, admin, edit, view) known when the input does not 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from heapq import merge
 
 from iamscope.model import KubeInventory, PolicyRule, RbacRole, RoleBinding, Subject, lookup
 
@@ -165,3 +166,25 @@ def who_can(
         ok = tuple(v for v in wanted if allows(perm.rule, v, group, resource))
         if ok:
             yield perm, ok
+
+
+class Scoped:
+    """The permissions by where they are in force and by subject, each in its original order: a
+    question about one namespace reads the permissions bound there and the cluster-wide ones, not
+    every binding of a cluster with thousands of namespaces."""
+
+    def __init__(self, perms: Sequence[Permission]) -> None:
+        self._by_namespace: dict[str | None, list[tuple[int, Permission]]] = {}
+        self._by_subject: dict[str, list[Permission]] = {}
+        for i, perm in enumerate(perms):
+            self._by_namespace.setdefault(perm.namespace, []).append((i, perm))
+            self._by_subject.setdefault(perm.subject, []).append(perm)
+
+    def in_force(self, namespace: str | None) -> list[Permission]:
+        """The permissions in force in `namespace` (None: the cluster-wide ones alone)."""
+        cluster = self._by_namespace.get(None, [])
+        local = self._by_namespace.get(namespace, []) if namespace is not None else []
+        return [perm for _, perm in merge(cluster, local)]  # the positions are unique: no tie
+
+    def of(self, subject: str) -> list[Permission]:
+        return self._by_subject.get(subject, [])

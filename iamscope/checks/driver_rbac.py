@@ -13,7 +13,7 @@ from iamscope.checks.driver import is_driver, is_provider
 from iamscope.edges import Edge
 from iamscope.findings import Finding, rule
 from iamscope.model import Location
-from iamscope.rbac import Permission, permissions, principal_ids, who_can
+from iamscope.rbac import Permission, Scoped, allows, permissions, principal_ids, who_can
 
 RBAC_DOCS = "https://kubernetes.io/docs/concepts/security/rbac-good-practices/"
 SPC_GROUP = "secrets-store.csi.x-k8s.io"
@@ -71,7 +71,7 @@ def synced_secret_readers(assessment: Assessment) -> Iterator[Finding]:
             synced.setdefault(secret.namespace, set()).add(secret.name)
     if not synced:
         return
-    perms = permissions(kube)
+    scoped = Scoped(permissions(kube))
     # the workloads that mount there read the synced copy by design; nobody else's mounts count
     consumers = {(m.namespace, m.service_account) for m in assessment.mounts}
     config = assessment.config
@@ -83,7 +83,9 @@ def synced_secret_readers(assessment: Assessment) -> Iterator[Finding]:
     }
     for namespace in sorted(synced):
         readers: dict[str, list[tuple[Permission, tuple[str, ...]]]] = {}
-        for perm, verbs in who_can(perms, ("get", "list", "watch"), "", "secrets", namespace):
+        for perm, verbs in who_can(
+            scoped.in_force(namespace), ("get", "list", "watch"), "", "secrets", namespace
+        ):
             if (namespace, perm.subject) in consumers or perm.subject in drivers:
                 continue
             readers.setdefault(perm.subject, []).append((perm, verbs))
@@ -133,20 +135,26 @@ def spc_write_access(assessment: Assessment) -> Iterator[Finding]:
     mounting_in: dict[str, set[str]] = {}
     for m in assessment.mounts:
         mounting_in.setdefault(m.namespace, set()).add(m.service_account)
+    scoped = Scoped(perms)
     for namespace in namespaces:
         for perm, verbs in who_can(
-            perms, ("create", "update", "patch"), SPC_GROUP, "secretproviderclasses", namespace
+            scoped.in_force(namespace),
+            ("create", "update", "patch"),
+            SPC_GROUP,
+            "secretproviderclasses",
+            namespace,
         ):
             if perm.subject in trusted or (perm.subject, perm.namespace) in seen:
                 continue
             seen.add((perm.subject, perm.namespace))
             scope = [namespace] if perm.namespace else namespaces
+            # can the subject create pods or pod controllers in the scope? (a cluster-wide
+            # permission is in force in each namespace of it)
+            in_scope = set(scope)
             runs_pods = any(
-                next(iter(who_can([p], ("create",), g, r, ns)), None) is not None
-                for p in perms
-                if p.subject == perm.subject
-                for g, r in RUN_PODS
-                for ns in scope
+                (p.namespace is None or p.namespace in in_scope)
+                and any(allows(p.rule, "create", g, r) for g, r in RUN_PODS)
+                for p in scoped.of(perm.subject)
             )
             views = [v for ns in scope for v in views_in.get(ns, ())]
             if not runs_pods:

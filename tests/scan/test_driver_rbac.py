@@ -189,6 +189,33 @@ def test_spc_write_access_reach(tmp_path: Path, rules: list[dict[str, Any]], rea
 
 
 @pytest.mark.parametrize(
+    ("pods_bound", "reach"),
+    [
+        (("RoleBinding", "staging"), ["prod/db"]),
+        (("ClusterRoleBinding", None), ["prod/db", "prod/idle-secret"]),
+    ],
+    ids=[
+        "creating Deployments in another namespace does not widen a prod SPC writer's reach",
+        "creating Deployments cluster-wide does",
+    ],
+)
+def test_spc_write_access_pod_rights_count_where_they_are_bound(
+    tmp_path: Path, pods_bound: tuple[str, str | None], reach: list[str]
+) -> None:
+    state = State(tmp_path)
+    team(state)
+    role(state, "Role", "dev", [WRITE_SPC], "prod")
+    bind(state, "RoleBinding", "devs", "Role", "dev", GROUP, "prod")
+    role(state, "ClusterRole", "deployer", [RUN_DEPLOYMENTS])
+    kind, namespace = pods_bound
+    bind(state, kind, "deployers", "ClusterRole", "deployer", GROUP, namespace)
+    result = run(state, Config(region=REGION))
+    (finding,) = [f for f in result.findings if f.rule == "spc-write-access"]
+    assert finding.subject == "Group/devs"
+    assert list(finding.resources) == sorted(secret_arn(n) for n in reach)
+
+
+@pytest.mark.parametrize(
     ("subject", "config"),
     [
         (
