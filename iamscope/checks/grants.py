@@ -7,6 +7,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from itertools import filterfalse
 from typing import Generic, TypeVar
 
 from iamscope.access import ASCP_ACTIONS, DECRYPT, DESCRIBE_SECRET, Grant, RoleAccess, WildcardStatement
@@ -130,13 +131,6 @@ def wildcard_resource(assessment: Assessment) -> Iterator[Finding]:
         )
 
 
-def _count(resources: Iterable[str]) -> str:
-    """ "3 secret(s)/parameter(s)", and how many more are declared but do not exist yet."""
-    items = list(resources)
-    known = sum(1 for r in items if not is_pattern(r))
-    return _count_text(known, len(items) - known)
-
-
 def _count_text(known: int, pending: int) -> str:
     return f"{known} secret(s)/parameter(s)" + (
         f" (and {pending} declared but not created yet)" if pending else ""
@@ -166,26 +160,14 @@ class _DeclaredReads:
         self.namespaces = Counter(self.namespace_of.values())  # how many of these workloads in each
         # the order in which `first` looks: concrete ARNs before patterns, each by ARN
         self.ordered = split_patterns(self.arns)
-        self.patterns = frozenset(self.ordered[1])
 
-    def count(self, own: set[str]) -> str:
-        """_count() of `without(own)`."""
-        pending = len(self.patterns) - len(own & self.patterns)
-        return _count_text(len(self.arns) - len(own & self.members) - pending, pending)
-
-    def without(self, own: set[str]) -> tuple[str, ...]:
-        """The ARNs, sorted, less `own`."""
-        drop = sorted(own & self.members)
+    def without(self, own: set[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The ARNs less `own`, sorted: those that are not patterns, and those that are (a finding's
+        `resources` and `patterns`, split here once per role rather than once per finding)."""
+        drop = own & self.members
         if not drop:
-            return self.arns
-        out: list[str] = []
-        start = 0
-        for arn in drop:
-            at = bisect_left(self.arns, arn, start)
-            out += self.arns[start:at]
-            start = at + 1
-        out += self.arns[start:]
-        return tuple(out)
+            return self.ordered
+        return _less(self.ordered[0], drop), _less(self.ordered[1], drop)
 
     def declarers(self, own: set[str]) -> tuple[tuple[str, ...], set[str]]:
         """The workloads declaring the ARNs that are not `own`, sorted, and their namespaces."""
@@ -216,6 +198,21 @@ class _DeclaredReads:
             if fallback is not None:
                 return fallback, self.grants[fallback]
         raise ValueError("no ARN beyond the service account's own")  # callers check there is one
+
+
+def _less(arns: tuple[str, ...], drop: set[str]) -> tuple[str, ...]:
+    """The sorted `arns` less those in `drop` (a few), found by bisection."""
+    out: list[str] = []
+    start = 0
+    for arn in sorted(drop):
+        at = bisect_left(arns, arn, start)
+        if at < len(arns) and arns[at] == arn:
+            out += arns[start:at]
+            start = at + 1
+    if not start:
+        return arns
+    out += arns[start:]
+    return tuple(out)
 
 
 class _NamespacesOf(dict[str, frozenset[str]]):
@@ -273,8 +270,12 @@ def cross_workload(assessment: Assessment) -> Iterator[Finding]:
         for role_arn, ways in sorted(by_role.items()):
             parts = [(check, found, found.without(own)) for check, found in ways]
             # a role reached two ways (IRSA and Pod Identity) reads the same ARNs twice: once each
-            resources = parts[0][2] if len(parts) == 1 else tuple(sorted({a for *_, r in parts for a in r}))
-            counted = parts[0][1].count(own) if len(parts) == 1 else _count(resources)
+            if len(parts) == 1:
+                resources, pending = parts[0][2]
+            else:
+                resources = tuple(sorted({a for *_, (r, _) in parts for a in r}))
+                pending = tuple(sorted({a for *_, (_, p) in parts for a in p}))
+            counted = _count_text(len(resources), len(pending))
             if len(parts) == 1:
                 declarers, namespaces = parts[0][1].declarers(own)
             else:
@@ -319,6 +320,7 @@ def cross_workload(assessment: Assessment) -> Iterator[Finding]:
                     )
                     + (" (only under conditions the scan cannot confirm)" if conditional else ""),
                     resources=resources,
+                    patterns=pending,
                     objects=tuple(declarers),
                     evidence=tuple(evidence),
                     location=location_of(assessment, subject),
@@ -334,9 +336,11 @@ def cross_workload(assessment: Assessment) -> Iterator[Finding]:
     references=(ASCP_DOCS,),
 )
 def excess(assessment: Assessment) -> Iterator[Finding]:
-    declared = frozenset(assessment.declared_by)  # a set: `-` then costs what the role reads
+    declared = frozenset(assessment.declared_by)
     # what each role (reached one way) can read that no mount declares, sorted
-    undeclared = _PerRoleAccess(lambda access: tuple(sorted(access.readable_resources - declared)))
+    undeclared = _PerRoleAccess(
+        lambda access: tuple(filterfalse(declared.__contains__, access.sorted_readable))
+    )
     for view in assessment.service_accounts.values():
         by_role: dict[str, list[tuple[RoleAccess, tuple[str, ...]]]] = {}
         patterns: dict[str, set[str]] = {}
@@ -465,7 +469,7 @@ def missing(assessment: Assessment) -> Iterator[Finding]:
 )
 def node_role(assessment: Assessment) -> Iterator[Finding]:
     for role, access in assessment.node_roles:
-        readable = sorted(a for a, g in access.grants.items() if g.readable and not is_pattern(a))
+        readable = concrete(access.sorted_readable)
         wild = sorted({p for w in access.wildcards if w.future for p in w.wildcard_resources})
         if not readable and not wild:
             continue
