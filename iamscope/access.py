@@ -7,9 +7,11 @@ else stays unknown, so a grant that hangs on it is reported as conditional, not 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, ItemsView, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
+from itertools import compress, islice
+from operator import attrgetter, le
 from typing import TypeVar
 
 from iamscope.ascp import SECRETSMANAGER, SSMPARAMETER
@@ -101,21 +103,45 @@ class WildcardStatement:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RoleAccess:
     role_arn: str
-    grants: Mapping[str, Grant]
+    grants: Mapping[str, Grant]  # in sorted order of resource (put in order here when it is not)
     wildcards: tuple[WildcardStatement, ...]
     missing_policies: tuple[str, ...]
-    # derived once here rather than by every reader: the grants by resource ARN, and the resources
-    # the role can read (a grant whose `readable` is not None), as a set and sorted
-    sorted_grants: tuple[tuple[str, Grant], ...] = field(init=False, repr=False, compare=False)
+    # derived once here rather than by every reader: the resources the role can read (a grant whose
+    # `readable` is not None), as a set and sorted
     readable_resources: frozenset[str] = field(init=False, repr=False, compare=False)
     sorted_readable: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        ordered = tuple(sorted(self.grants.items()))
-        readable = tuple(a for a, g in ordered if g.readable)
-        object.__setattr__(self, "sorted_grants", ordered)
+    # what the caller has worked out already of `readable_resources` (sorted), or None
+    readable: InitVar[tuple[str, ...] | None] = None
+
+    def __post_init__(self, readable: tuple[str, ...] | None) -> None:
+        if not _is_sorted(self.grants):
+            object.__setattr__(self, "grants", dict(sorted(self.grants.items())))
+            readable = None
+        if readable is None:
+            readable = readable_in_order(self.grants)
         object.__setattr__(self, "sorted_readable", readable)
         object.__setattr__(self, "readable_resources", frozenset(readable))
+
+    @property
+    def sorted_grants(self) -> ItemsView[str, Grant]:
+        """The grants by resource, in sorted order of resource."""
+        return self.grants.items()
+
+
+def readable_in_order(grants: Mapping[str, Grant]) -> tuple[str, ...]:
+    """The resources of `grants` (in sorted order) whose grant is readable, in that order."""
+    # resources decided alike share a Grant: when every distinct one is readable (a role that reads
+    # `*`), so is every resource, and nothing is filtered one by one
+    values = grants.values()
+    if all(g.readable for g in dict(zip(map(id, values), values, strict=True)).values()):
+        return tuple(grants)
+    return tuple(compress(grants, map(attrgetter("readable"), values)))
+
+
+def _is_sorted(keys: Iterable[str]) -> bool:
+    ordered = tuple(keys)
+    return all(map(le, ordered, islice(ordered, 1, None)))
 
 
 def is_exact_secret_pattern(pattern: str) -> bool:
@@ -431,6 +457,7 @@ class AccessCalculator:
         self._decrypt_cache: dict[tuple[str, ...] | tuple[object, ...], ActionGrant | None] = {}
         self._values_cache: dict[tuple[str, tuple[str, ...]], tuple[object, ...]] = {}
         self._key_cache: dict[str, str | None] = {}
+        self._keyed_resources: frozenset[str] | None = None
         # per role: whether its kms:Decrypt statements can be grouped by coverage, and the statements
         self._decrypt_statements: dict[str, tuple[bool, tuple[Statement, ...]]] = {}
 
@@ -459,12 +486,15 @@ class AccessCalculator:
         if cached is not None:
             return cached[1]
         index = self.catalogue.index
+        patterns = statement.resources if statement.resources is not None else statement.not_resources or ()
         if statement.resource_set is None or statement.resource_set.with_variables:
             found = self.catalogue.every
+        elif "*" in patterns:  # everything: no need to ask the index, nor to copy what it answers
+            found = self.catalogue.every if statement.resources is not None else frozenset()
         elif statement.resources is not None:
-            found = _matching(index, statement.resources)
+            found = _matching(index, patterns)
         else:
-            found = self.catalogue.every - _matching(index, statement.not_resources or ())
+            found = self.catalogue.every - _matching(index, patterns)
         self._reach_cache[id(statement)] = (statement, found)
         return found
 
@@ -505,12 +535,10 @@ class AccessCalculator:
             for arn in mixed:
                 decided[arn] = sorted([*decisions, *decided[arn]], key=lambda d: _ACTION_RANK[d.action])
             rest = members - mixed if mixed else members
-            keyless: list[str] = []
-            for arn in rest:
-                if (key_cache[arn] if arn in key_cache else self._key_of(arn)) is None:
-                    keyless.append(arn)
-                else:
-                    decided[arn] = list(decisions)  # its key and region decide kms:Decrypt: one by one
+            keyed = rest & self._keyed()
+            for arn in keyed:
+                decided[arn] = list(decisions)  # its key and region decide kms:Decrypt: one by one
+            keyless = rest - keyed if keyed else rest
             if keyless:
                 kind = SECRETSMANAGER if decisions[0].action.startswith("secretsmanager:") else SSMPARAMETER
                 alike = (tuple(map(id, decisions)), kind)
@@ -545,11 +573,13 @@ class AccessCalculator:
                 )
             grants[arn] = grant
         grants = _in_order(grants, self.catalogue.sorted_every)
+        readable = readable_in_order(grants)
         return RoleAccess(
             role_arn=role_arn,
             grants=grants,
-            wildcards=self._wildcards(role, docs, boundary, grants, principal_tags),
+            wildcards=self._wildcards(role, docs, boundary, readable, principal_tags),
             missing_policies=tuple(missing),
+            readable=readable,
         )
 
     def _decide_action(
@@ -775,11 +805,10 @@ class AccessCalculator:
         role: Role,
         docs: Sequence[PolicyDocument],
         boundary: PolicyDocument | None,
-        grants: Mapping[str, Grant],  # in sorted order of resource
+        readable: tuple[str, ...],  # the resources the role can read, sorted
         principal_tags: Mapping[str, str],
     ) -> tuple[WildcardStatement, ...]:
         value_reads = (*READ_ACTIONS[SECRETSMANAGER], *READ_ACTIONS[SSMPARAMETER])
-        readable = frozenset(a for a, g in grants.items() if g.readable)
         reading = [
             (d, s)
             for d in docs
@@ -801,8 +830,7 @@ class AccessCalculator:
             )
             if not wild_res and not wild_act:
                 continue
-            covered = self._reach(s) & readable
-            reached = tuple(filter(covered.__contains__, grants))  # grants come in sorted order
+            reached = tuple(filter(self._reach(s).__contains__, readable))
             future = None
             for pattern in wild_res:
                 outcome = self._future(role, docs, boundary, pattern, principal_tags)
@@ -819,6 +847,13 @@ class AccessCalculator:
                 )
             )
         return tuple(wildcards)
+
+    def _keyed(self) -> frozenset[str]:
+        """The secrets and parameters of the snapshot with a customer-managed key."""
+        if self._keyed_resources is None:
+            listed = (*self.catalogue.secrets, *self.catalogue.parameters)
+            self._keyed_resources = frozenset(a for a in listed if self._key_of(a) is not None)
+        return self._keyed_resources
 
     def _key_of(self, arn: str) -> str | None:
         if arn in self._key_cache:
