@@ -9,9 +9,10 @@ whatever the annotation says."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from bisect import bisect_left
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 from iamscope.config import Config
 from iamscope.model import Cluster, Inventory, PodIdentityAssociation, Role, role_policies
@@ -21,7 +22,7 @@ from iamscope.policy.context import RequestContext
 from iamscope.policy.document import PolicyDocument
 from iamscope.policy.evaluate import StatementRef, evaluate
 from iamscope.policy.matching import account_of
-from iamscope.policy.wildcard import Mode, compile_pattern
+from iamscope.policy.wildcard import Mode, literal_prefix, matcher
 
 WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
 POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
@@ -89,10 +90,11 @@ def trusts_provider(document: PolicyDocument, provider_arn: str) -> bool:
 
 def _sub_filter(
     document: PolicyDocument, issuer: str, provider_arn: str
-) -> tuple[set[str], re.Pattern[str] | None] | None:
+) -> tuple[set[str], tuple[str, ...]] | None:
     """Which `sub` values a trust can admit at most, when every allowing statement pins `sub` with a
-    positive StringEquals or StringLike (so a full evaluation is needed only for those SAs); None when
-    some statement admits more (no sub condition, a negated operator, IfExists...)."""
+    positive StringEquals or StringLike (so a full evaluation is needed only for those SAs): the exact
+    values and the StringLike patterns, any one of which admits. None when some statement admits more
+    (no sub condition, a negated operator, IfExists, a policy variable...)."""
     key = f"{issuer}:sub".lower()
     exact: set[str] = set()
     patterns: list[str] = []
@@ -115,11 +117,33 @@ def _sub_filter(
         if not pinned:
             return None
         for c in pinned:
+            if any("${" in v for v in c.values):
+                return None  # what the variable stands for is known only per request
             if c.operator.name == "StringLike":
                 patterns.extend(c.values)
             else:
                 exact.update(c.values)
-    return exact, compile_pattern(tuple(patterns), Mode.PLAIN) if patterns else None
+    return exact, tuple(sorted(set(patterns)))
+
+
+class _Subjects:
+    """The `sub` values of the cluster's service accounts, sorted, so a StringLike pattern tries only
+    those that start with its literal prefix (`system:serviceaccount:<ns>:`) rather than every one."""
+
+    def __init__(self, by_subject: Mapping[str, str]) -> None:
+        self.by_subject = by_subject
+        self.sorted = sorted(by_subject)
+
+    def matching(self, pattern: str) -> Iterator[str]:
+        """The service accounts whose `sub` the StringLike pattern matches (case-sensitive)."""
+        prefix = literal_prefix(pattern)
+        test = matcher(pattern, Mode.PLAIN, False)
+        start = bisect_left(self.sorted, prefix)
+        for value in islice(self.sorted, start, None):
+            if not value.startswith(prefix):
+                break
+            if test(value):
+                yield self.by_subject[value]
 
 
 def check_irsa(
@@ -367,6 +391,7 @@ def resolve_identities(
     # StringEquals `sub` values name, or every SA when a statement admits more.
     candidates: dict[str, list[str]] = {}
     by_subject = {subject(ns, name): f"{ns}/ServiceAccount/{name}" for ns, name in service_accounts}
+    subjects = _Subjects(by_subject)
     if cluster is not None and cluster.oidc_issuer is not None:
         for role in inventory.aws.roles:
             provider = provider_for(cluster, role.arn)
@@ -376,10 +401,10 @@ def resolve_identities(
             if admits is None:
                 admitted = set(by_subject.values())
             else:
-                exact, pattern = admits
+                exact, patterns = admits
                 admitted = {by_subject[v] for v in exact if v in by_subject}
-                if pattern is not None:  # a wildcard: only here is every service account tried
-                    admitted |= {sa for v, sa in by_subject.items() if pattern.fullmatch(v)}
+                for pattern in patterns:
+                    admitted.update(subjects.matching(pattern))
             for sa_id in sorted(admitted):
                 candidates.setdefault(sa_id, []).append(role.arn)
 

@@ -1039,6 +1039,45 @@ def test_string_like_admitting_another_sa_lets_it_read(state: State, with_worklo
     assert finding.objects == (api,)
 
 
+@pytest.mark.parametrize(
+    "subs",
+    [
+        ["system:serviceaccount:prod:*", "system:serviceaccount:dev:*"],
+        ["system:serviceaccount:prod:api", "system:serviceaccount:dev:t??l", "system:serviceaccount:qa:*"],
+    ],
+    ids=["two patterns", "an exact value beside patterns"],
+)
+def test_string_like_with_several_sub_values_admits_what_any_one_matches(
+    state: State, subs: list[str]
+) -> None:
+    """A condition operator with several values matches when any one does (IAM User Guide, "Creating
+    a condition with multiple keys or values": OR between the values of one key)."""
+    db = state.secret("prod/db")
+    role = state.irsa_role(
+        "api",
+        "prod",
+        "api",
+        [allow(READ, db)],
+        trust_conditions={"StringLike": {SUB: subs}, "StringEquals": {AUD: "sts.amazonaws.com"}},
+    )
+    app(state, "prod", "api", role, "prod/db")
+    state.service_account("dev", "tool")
+    state.service_account("staging", "tool")  # no value matches it
+    state.service_account("devx", "tool")  # `dev:` is a namespace, not a prefix of one
+    result = run(state)
+    can_assume = {
+        sa
+        for sa, view in result.assessment.service_accounts.items()
+        if any(check.role_arn == role for check, _ in view.access)
+    }
+    assert can_assume == {"prod/ServiceAccount/api", "dev/ServiceAccount/tool"}
+    # dev/tool reads prod/db, which a prod workload declares: across namespaces
+    assert triples(result) == {
+        ("broad-trust", role, "high"),
+        ("cross-workload-grant", "dev/ServiceAccount/tool", "critical"),
+    }
+
+
 def test_missing_sub_is_critical(state: State) -> None:
     db = state.secret("prod/db")
     role = state.irsa_role(
