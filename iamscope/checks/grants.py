@@ -7,6 +7,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from itertools import filterfalse
 from typing import Generic, TypeVar
 
@@ -143,8 +144,9 @@ class _DeclaredReads:
     accounts sharing it differ only in their own few needs, which each takes out."""
 
     def __init__(
-        self, access: RoleAccess, declared_by: Mapping[str, tuple[Need, ...]], declared: frozenset[str]
+        self, access: RoleAccess, declared_by: Mapping[str, tuple[Need, ...]], every: _Declarers
     ) -> None:
+        declared = every.arns
         self.members = access.readable_resources & declared
         self.arns = tuple(filter(declared.__contains__, access.sorted_readable))  # sorted, as that is
         self.grants = access.grants
@@ -154,10 +156,20 @@ class _DeclaredReads:
         by_grant = Counter(map(id, grants))
         grant_of = dict(zip(map(id, grants), grants, strict=True))
         self.allowed = sum(n for g, n in by_grant.items() if grant_of[g].readable == "allowed")
-        self.workloads = Counter(n.workload for a in self.arns for n in declared_by[a])
-        self.sorted_workloads = tuple(sorted(self.workloads))
-        self.namespace_of = {w: w.split("/", 1)[0] for w in self.sorted_workloads}
-        self.namespaces = Counter(self.namespace_of.values())  # how many of these workloads in each
+        # the workloads declaring them (how many of them each), sorted, and their namespaces (how many
+        # of these workloads in each): a role reading most declared ARNs (`*`) takes what the others
+        # declare away from every declaration, rather than counting the declarations it reads
+        self.namespace_of = every.namespace_of
+        if len(self.members) < len(declared) * _MOST:
+            self.workloads = Counter(n.workload for a in self.arns for n in declared_by[a])
+            self.sorted_workloads = tuple(sorted(self.workloads))
+            self.namespaces = Counter(map(self.namespace_of.__getitem__, self.sorted_workloads))
+        else:
+            unread = Counter(n.workload for a in declared - self.members for n in declared_by[a])
+            self.workloads = every.workloads - unread  # keeps counts above 0
+            gone = {w for w in unread if w not in self.workloads}
+            self.sorted_workloads = _less(every.sorted_workloads, gone)
+            self.namespaces = every.namespaces - Counter(map(self.namespace_of.__getitem__, gone))
         # the order in which `first` looks: concrete ARNs before patterns, each by ARN
         self.ordered = split_patterns(self.arns)
 
@@ -176,7 +188,7 @@ class _DeclaredReads:
         if not gone:
             return self.sorted_workloads, set(self.namespaces)
         left = self.namespaces - Counter(self.namespace_of[w] for w in gone)  # keeps counts above 0
-        return tuple(w for w in self.sorted_workloads if w not in gone), set(left)
+        return _less(self.sorted_workloads, gone), set(left)
 
     def any_allowed(self, own: set[str]) -> bool:
         mine = sum(1 for a in own & self.members if self.grants[a].readable == "allowed")
@@ -200,7 +212,22 @@ class _DeclaredReads:
         raise ValueError("no ARN beyond the service account's own")  # callers check there is one
 
 
-def _less(arns: tuple[str, ...], drop: set[str]) -> tuple[str, ...]:
+# A role reading more than this share of the declared ARNs counts their declarers by what it does not read.
+_MOST = 0.5
+
+
+class _Declarers:
+    """Every declared ARN, and the workloads declaring them as _DeclaredReads keeps them."""
+
+    def __init__(self, declared_by: Mapping[str, tuple[Need, ...]]) -> None:
+        self.arns = frozenset(declared_by)
+        self.workloads = Counter(n.workload for needs in declared_by.values() for n in needs)
+        self.sorted_workloads = tuple(sorted(self.workloads))
+        self.namespace_of = {w: w.split("/", 1)[0] for w in self.sorted_workloads}
+        self.namespaces = Counter(self.namespace_of.values())
+
+
+def _less(arns: tuple[str, ...], drop: AbstractSet[str]) -> tuple[str, ...]:
     """The sorted `arns` less those in `drop` (a few), found by bisection."""
     out: list[str] = []
     start = 0
@@ -256,8 +283,8 @@ def cross_workload(assessment: Assessment) -> Iterator[Finding]:
     declared_by = assessment.declared_by
     # per declared ARN, the namespaces of the mounts declaring it
     namespaces_of = _NamespacesOf(declared_by)
-    declared = frozenset(declared_by)
-    reads_of = _PerRoleAccess(lambda access: _DeclaredReads(access, declared_by, declared))
+    every = _Declarers(declared_by)
+    reads_of = _PerRoleAccess(lambda access: _DeclaredReads(access, declared_by, every))
     for view in assessment.service_accounts.values():
         own = set(view.need_arns)
         # what each role can read that some mount declares: the service account's own needs aside,
