@@ -352,13 +352,16 @@ class _Groups:
     statements' conditions name or use as `${...}` variables, with a missing key unknown or absent by
     known_prefixes (whether the resource is a listed secret). Statements the action does not apply
     to are skipped before either. Two resources that agree on all of these get the same decision,
-    the same statements and the same `when` text (none of which names the resource)."""
+    the same statements and the same `when` text (none of which names the resource).
+
+    The principal's tags are in the context too, but they are the same for every resource of a role
+    (and its session tags), and no resource key is a principal tag: they never tell two resources
+    apart. So the groups are the same whatever the session tags, and are worked out once per role."""
 
     def __init__(
         self,
         rel: _Relevant,
         reach: Callable[[Statement], frozenset[str]],
-        principal_tags: Mapping[str, str],
         resource_values: Callable[[str, tuple[str, ...]], tuple[object, ...]],
     ) -> None:
         every = (*rel.allows, *rel.denies, *rel.boundary_allows, *rel.boundary_denies)
@@ -369,22 +372,30 @@ class _Groups:
                 keys.add(condition.key.lower())
                 for value in condition.values:
                     keys.update(variable_keys(value))
-        self.keys = tuple(sorted(keys))
-        # _context() puts the principal tags after the resource's keys; RequestContext lower-cases
-        # the keys, the last one winning
-        self.principal = {f"{PRINCIPAL_TAGS}{k}".lower(): v for k, v in principal_tags.items()}
+        self.keys = tuple(sorted(k for k in keys if not k.startswith(PRINCIPAL_TAGS.lower())))
         self.resource_values = resource_values
 
     def rest(self, arn: str, listed_secret: bool, account: str | None) -> tuple[object, ...]:
         """What the decision on `arn` depends on besides which statements cover it (`reaches`, which
-        the caller splits resources by): equal statements and equal rest, equal decisions."""
+        the caller splits resources by) and the principal: equal statements and equal rest, equal
+        decisions."""
         if not self.keys:
             return (account, listed_secret)
-        principal = self.principal
-        values = tuple(
-            principal.get(k, v) for k, v in zip(self.keys, self.resource_values(arn, self.keys), strict=True)
-        )
-        return (account, listed_secret, values)
+        return (account, listed_secret, self.resource_values(arn, self.keys))
+
+    def split(self, arns: AbstractSet[str], catalogue: Catalogue) -> list[list[str]]:
+        """`arns` in groups decided alike."""
+        parts: list[tuple[tuple[int, ...], AbstractSet[str]]] = [((), arns)]
+        for i, covered in enumerate(self.reaches):  # by the statements covering them, with set operations
+            parts = _split(parts, covered, i)
+        groups: list[list[str]] = []
+        secrets, accounts = catalogue.secrets, catalogue.accounts
+        for _, members in parts:  # then by what else the decision reads
+            alike: dict[tuple[object, ...], list[str]] = {}
+            for arn in members:
+                alike.setdefault(self.rest(arn, arn in secrets, accounts.get(arn)), []).append(arn)
+            groups += alike.values()
+        return groups
 
 
 _Tag = TypeVar("_Tag")
@@ -458,6 +469,8 @@ class AccessCalculator:
         self._values_cache: dict[tuple[str, tuple[str, ...]], tuple[object, ...]] = {}
         self._key_cache: dict[str, str | None] = {}
         self._keyed_resources: frozenset[str] | None = None
+        # per role and action: the resources the engine decides, in groups decided alike
+        self._groups: dict[tuple[str, str], list[list[str]]] = {}
         # per role: whether its kms:Decrypt statements can be grouped by coverage, and the statements
         self._decrypt_statements: dict[str, tuple[bool, tuple[Statement, ...]]] = {}
 
@@ -673,21 +686,17 @@ class AccessCalculator:
                 yield (arn,), g
         if not grouped:
             return
-        groups = _Groups(rel, reach, principal_tags, self._resource_values)
-        # split by which statements cover them with set operations; then by what else the decision reads
-        parts: list[tuple[tuple[int, ...], AbstractSet[str]]] = [((), grouped)]
-        for i, covered in enumerate(groups.reaches):
-            parts = _split(parts, covered, i)
-        for _, arns in parts:
-            alike: dict[tuple[object, ...], list[str]] = {}
-            for arn in arns:
-                alike.setdefault(
-                    groups.rest(arn, arn in catalogue.secrets, catalogue.accounts.get(arn)), []
-                ).append(arn)
-            for members in alike.values():
-                g = decide(min(members))  # any member would do; the first keeps the evidence stable
-                if g is not None:
-                    yield members, g
+        # the same for every session of the role (see _Groups): a role that several service accounts
+        # assume through Pod Identity, each with its own session tags, is split once
+        split = self._groups.get((role.arn, action))
+        if split is None:
+            split = self._groups[(role.arn, action)] = _Groups(rel, reach, self._resource_values).split(
+                grouped, catalogue
+            )
+        for members in split:
+            g = decide(min(members))  # any member would do; the first keeps the evidence stable
+            if g is not None:
+                yield members, g
 
     @staticmethod
     def _covered(

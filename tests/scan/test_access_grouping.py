@@ -412,6 +412,17 @@ def test_whole_groups_equal_per_resource_engine(scenario: Scenario) -> None:
         assert_same(scenario)
 
 
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(scenario=scenarios())
+def test_one_calculator_answers_every_session_of_a_role(scenario: Scenario) -> None:
+    """A role several service accounts assume through Pod Identity is computed once per session's tags
+    by one calculator, which splits the role's resources into groups once and reuses them: each
+    session must still get what the per-resource engine gives it with its own tags."""
+    calculator, role = build(scenario)
+    for tags in ({"team": "b"}, None, {"team": "a"}):
+        assert fast_path(calculator, tags) == reference(calculator, role, tags), tags
+
+
 # --- hand-written cases -------------------------------------------------------------------------------
 
 PROD_A = secret_arn("prod/a/db")
