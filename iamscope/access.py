@@ -208,6 +208,11 @@ class Catalogue:
         self.managed = {p.arn: p.document for p in inventory.aws.managed_policies}
 
 
+def _kind_of_action(action: str) -> str:
+    """The kind of resource a reading action is on."""
+    return SECRETSMANAGER if action.startswith("secretsmanager:") else SSMPARAMETER
+
+
 def _kind_of(arn: str) -> str | None:
     parsed = try_parse_arn(arn)
     if parsed is None:
@@ -322,6 +327,9 @@ class _Relevant:
     boundary_denies: tuple[tuple[PolicyDocument, Statement], ...]
     simple: bool
 
+    def every(self) -> tuple[tuple[PolicyDocument, Statement], ...]:
+        return (*self.allows, *self.denies, *self.boundary_allows, *self.boundary_denies)
+
 
 def _relevant(docs: Sequence[PolicyDocument], boundary: PolicyDocument | None, action: str) -> _Relevant:
     def split(documents: Sequence[PolicyDocument]) -> tuple[list[tuple[PolicyDocument, Statement]], ...]:
@@ -364,7 +372,7 @@ class _Groups:
         reach: Callable[[Statement], frozenset[str]],
         resource_values: Callable[[str, tuple[str, ...]], tuple[object, ...]],
     ) -> None:
-        every = (*rel.allows, *rel.denies, *rel.boundary_allows, *rel.boundary_denies)
+        every = rel.every()
         self.reaches = [reach(st) for _, st in every]
         keys: set[str] = set()
         for _, st in every:
@@ -469,8 +477,8 @@ class AccessCalculator:
         self._values_cache: dict[tuple[str, tuple[str, ...]], tuple[object, ...]] = {}
         self._key_cache: dict[str, str | None] = {}
         self._keyed_resources: frozenset[str] | None = None
-        # per role and action: the resources the engine decides, in groups decided alike
-        self._groups: dict[tuple[str, str], list[list[str]]] = {}
+        # per role, kind and relevant statements: the resources the engine decides, in groups decided alike
+        self._groups: dict[tuple[object, ...], tuple[tuple[Statement, ...], list[list[str]]]] = {}
         # per role: whether its kms:Decrypt statements can be grouped by coverage, and the statements
         self._decrypt_statements: dict[str, tuple[bool, tuple[Statement, ...]]] = {}
 
@@ -553,7 +561,7 @@ class AccessCalculator:
                 decided[arn] = list(decisions)  # its key and region decide kms:Decrypt: one by one
             keyless = rest - keyed if keyed else rest
             if keyless:
-                kind = SECRETSMANAGER if decisions[0].action.startswith("secretsmanager:") else SSMPARAMETER
+                kind = _kind_of_action(decisions[0].action)
                 alike = (tuple(map(id, decisions)), kind)
                 grant = shared.get(alike)
                 if grant is None:
@@ -608,7 +616,7 @@ class AccessCalculator:
         reaches (explicit Deny, then Allow within the boundary); the rest (conditions, resource
         policies, other accounts, policy variables) go through the engine, once per group of
         resources it decides alike."""
-        kind = SECRETSMANAGER if action.startswith("secretsmanager:") else SSMPARAMETER
+        kind = _kind_of_action(action)
         rel = _relevant(docs, boundary, action)
         if action == BY_PATH:
             yield from self._by_path(role, docs, boundary, rel, principal_tags)
@@ -686,13 +694,17 @@ class AccessCalculator:
                 yield (arn,), g
         if not grouped:
             return
-        # the same for every session of the role (see _Groups): a role that several service accounts
-        # assume through Pod Identity, each with its own session tags, is split once
-        split = self._groups.get((role.arn, action))
-        if split is None:
-            split = self._groups[(role.arn, action)] = _Groups(rel, reach, self._resource_values).split(
-                grouped, catalogue
-            )
+        # the same for every session of the role (see _Groups), and for each action of a kind that the
+        # same statements apply to (GetSecretValue and DescribeSecret, most often): a role that several
+        # service accounts assume through Pod Identity, each with its own session tags, is split once
+        statements = tuple(st for _, st in rel.every())
+        key = (role.arn, _kind_of_action(action), tuple(map(id, statements)))
+        found = self._groups.get(key)
+        if found is None:
+            split = _Groups(rel, reach, self._resource_values).split(grouped, catalogue)
+            self._groups[key] = (statements, split)  # the statements kept, so their ids stay theirs
+        else:
+            split = found[1]
         for members in split:
             g = decide(min(members))  # any member would do; the first keeps the evidence stable
             if g is not None:
