@@ -146,9 +146,13 @@ class _DeclaredReads:
     def __init__(
         self, access: RoleAccess, declared_by: Mapping[str, tuple[Need, ...]], every: _Declarers
     ) -> None:
-        declared = every.arns
-        self.members = access.readable_resources & declared
-        self.arns = tuple(filter(declared.__contains__, access.sorted_readable))  # sorted, as that is
+        members = access.readable_resources & every.arns
+        read = every.reading(members, access.sorted_readable)
+        self.members = members
+        self.arns = read.arns
+        self.ordered = read.ordered
+        self.workloads, self.sorted_workloads, self.namespaces = read.workloads
+        self.namespace_of = every.namespace_of
         self.grants = access.grants
         self.declared_by = declared_by
         # resources decided alike share one Grant: count by grant, then ask each grant once
@@ -156,22 +160,6 @@ class _DeclaredReads:
         by_grant = Counter(map(id, grants))
         grant_of = dict(zip(map(id, grants), grants, strict=True))
         self.allowed = sum(n for g, n in by_grant.items() if grant_of[g].readable == "allowed")
-        # the workloads declaring them (how many of them each), sorted, and their namespaces (how many
-        # of these workloads in each): a role reading most declared ARNs (`*`) takes what the others
-        # declare away from every declaration, rather than counting the declarations it reads
-        self.namespace_of = every.namespace_of
-        if len(self.members) < len(declared) * _MOST:
-            self.workloads = Counter(n.workload for a in self.arns for n in declared_by[a])
-            self.sorted_workloads = tuple(sorted(self.workloads))
-            self.namespaces = Counter(map(self.namespace_of.__getitem__, self.sorted_workloads))
-        else:
-            unread = Counter(n.workload for a in declared - self.members for n in declared_by[a])
-            self.workloads = every.workloads - unread  # keeps counts above 0
-            gone = {w for w in unread if w not in self.workloads}
-            self.sorted_workloads = _less(every.sorted_workloads, gone)
-            self.namespaces = every.namespaces - Counter(map(self.namespace_of.__getitem__, gone))
-        # the order in which `first` looks: concrete ARNs before patterns, each by ARN
-        self.ordered = split_patterns(self.arns)
 
     def without(self, own: set[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """The ARNs less `own`, sorted: those that are not patterns, and those that are (a finding's
@@ -217,14 +205,47 @@ _MOST = 0.5
 
 
 class _Declarers:
-    """Every declared ARN, and the workloads declaring them as _DeclaredReads keeps them."""
+    """Every declared ARN, the workloads declaring them, and what _DeclaredReads keeps of a set of them
+    (worked out once per set: the roles that read `*` read the same declared ARNs)."""
 
     def __init__(self, declared_by: Mapping[str, tuple[Need, ...]]) -> None:
+        self.declared_by = declared_by
         self.arns = frozenset(declared_by)
         self.workloads = Counter(n.workload for needs in declared_by.values() for n in needs)
         self.sorted_workloads = tuple(sorted(self.workloads))
         self.namespace_of = {w: w.split("/", 1)[0] for w in self.sorted_workloads}
         self.namespaces = Counter(self.namespace_of.values())
+        self.read: dict[frozenset[str], _ReadSet] = {}
+
+    def reading(self, members: frozenset[str], readable: tuple[str, ...]) -> _ReadSet:
+        """What is kept of `members`, declared ARNs among the sorted `readable`."""
+        found = self.read.get(members)
+        if found is None:
+            found = self.read[members] = _ReadSet(self, members, readable)
+        return found
+
+
+class _ReadSet:
+    """Declared ARNs a role reads: sorted, split into concrete ones and patterns (the order in which
+    `first` looks), and the workloads declaring them (how many of them each), sorted, with their
+    namespaces (how many of these workloads in each)."""
+
+    def __init__(self, every: _Declarers, members: frozenset[str], readable: tuple[str, ...]) -> None:
+        self.arns = tuple(filter(members.__contains__, readable))
+        self.ordered = split_patterns(self.arns)
+        declared_by = every.declared_by
+        workloads: Counter[str]
+        if len(members) < len(every.arns) * _MOST:
+            workloads = Counter(n.workload for a in self.arns for n in declared_by[a])
+            ordered = tuple(sorted(workloads))
+            namespaces = Counter(map(every.namespace_of.__getitem__, ordered))
+        else:  # most of them (`*`): every declaration less those of what it does not read
+            unread = Counter(n.workload for a in every.arns - members for n in declared_by[a])
+            workloads = every.workloads - unread  # keeps counts above 0
+            gone = {w for w in unread if w not in workloads}
+            ordered = _less(every.sorted_workloads, gone)
+            namespaces = every.namespaces - Counter(map(every.namespace_of.__getitem__, gone))
+        self.workloads = (workloads, ordered, namespaces)
 
 
 def _less(arns: tuple[str, ...], drop: AbstractSet[str]) -> tuple[str, ...]:
