@@ -4,36 +4,16 @@ not read. Both give the same findings, on the demo and on a generated cluster wi
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 import iamscope.checks.grants as grants
-from iamscope.config import load_config
-from iamscope.files import InputReader
 from iamscope.findings import Finding
-from iamscope.scan import ScanResult, scan
-from iamscope.state import load_inventory, sources
-from tests.conftest import REPO
+from iamscope.scan import ScanResult
 
 
-def _scan(state: Path) -> ScanResult:
-    reader = InputReader()
-    config = next((c for c in (state / ".iamscope.yaml", state / "iamscope.yaml") if c.is_file()), None)
-    return scan(load_inventory(sources(state, (), None), reader), load_config(config, reader))
-
-
-@pytest.fixture(scope="module")
-def states(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ScanResult]:
-    bench = tmp_path_factory.mktemp("scale-1")
-    subprocess.run(
-        [sys.executable, str(REPO / "bench" / "gen_scale.py"), "--scale", "1", "--out", str(bench)],
-        check=True,
-        capture_output=True,
-    )
-    return {"demo": _scan(REPO / "fixtures" / "demo"), "bench": _scan(bench)}
+@pytest.fixture
+def states(demo_and_bench_scans: dict[str, ScanResult]) -> dict[str, ScanResult]:
+    return demo_and_bench_scans
 
 
 def _findings(result: ScanResult) -> list[Finding]:

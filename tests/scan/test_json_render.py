@@ -13,30 +13,15 @@ from pathlib import Path
 import pytest
 
 import iamscope.report.scan_json as scan_json
-from iamscope.config import load_config
-from iamscope.files import InputReader
 from iamscope.report.scan_json import render_json, render_json_chunks, scan_document
-from iamscope.scan import ScanResult, scan
-from iamscope.state import load_inventory, sources
+from iamscope.scan import ScanResult
 from tests.conftest import REPO
+from tests.scan.conftest import scan_state
 
 
-def _scan(state: Path) -> ScanResult:
-    reader = InputReader()
-    config = next((c for c in (state / ".iamscope.yaml", state / "iamscope.yaml") if c.is_file()), None)
-    settings = load_config(config, reader)
-    return scan(load_inventory(sources(state, (), None), reader), settings)
-
-
-@pytest.fixture(scope="module")
-def scans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ScanResult]:
-    bench = tmp_path_factory.mktemp("scale-1")
-    subprocess.run(
-        [sys.executable, str(REPO / "bench" / "gen_scale.py"), "--scale", "1", "--out", str(bench)],
-        check=True,
-        capture_output=True,
-    )
-    return {"demo": _scan(REPO / "fixtures" / "demo"), "bench": _scan(bench)}
+@pytest.fixture
+def scans(demo_and_bench_scans: dict[str, ScanResult]) -> dict[str, ScanResult]:
+    return demo_and_bench_scans
 
 
 def _contract(result: ScanResult) -> str:
@@ -73,5 +58,5 @@ def test_the_cli_writes_the_same_bytes_to_a_file_and_to_stdout(tmp_path: Path) -
     )
     to_stdout = subprocess.run([*command, "--format", "json"], capture_output=True, text=True)
     assert to_file.returncode == to_stdout.returncode == 1  # the demo has high findings
-    assert out.read_text() == to_stdout.stdout == _contract(_scan(demo))
+    assert out.read_text() == to_stdout.stdout == _contract(scan_state(demo))
     assert not list(tmp_path.glob(".iamscope-*"))  # the staging file was renamed, not left
