@@ -22,6 +22,7 @@ from iamscope.policy.context import RequestContext
 from iamscope.policy.document import PolicyDocument
 from iamscope.policy.evaluate import StatementRef, evaluate
 from iamscope.policy.matching import account_of
+from iamscope.policy.variables import has_variables
 from iamscope.policy.wildcard import Mode, literal_prefix, matcher
 
 WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
@@ -117,7 +118,7 @@ def _sub_filter(
         if not pinned:
             return None
         for c in pinned:
-            if any("${" in v for v in c.values):
+            if any(map(has_variables, c.values)):
                 return None  # what the variable stands for is known only per request
             if c.operator.name == "StringLike":
                 patterns.extend(c.values)

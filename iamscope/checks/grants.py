@@ -151,7 +151,9 @@ class _DeclaredReads:
         self.members = members
         self.arns = read.arns
         self.ordered = read.ordered
-        self.workloads, self.sorted_workloads, self.namespaces = read.workloads
+        self.workloads = read.workloads
+        self.sorted_workloads = read.sorted_workloads
+        self.namespaces = read.namespaces
         self.namespace_of = every.namespace_of
         self.grants = access.grants
         self.declared_by = declared_by
@@ -245,21 +247,23 @@ class _ReadSet:
             gone = {w for w in unread if w not in workloads}
             ordered = _less(every.sorted_workloads, gone)
             namespaces = every.namespaces - Counter(map(every.namespace_of.__getitem__, gone))
-        self.workloads = (workloads, ordered, namespaces)
+        self.workloads = workloads
+        self.sorted_workloads = ordered
+        self.namespaces = namespaces
 
 
-def _less(arns: tuple[str, ...], drop: AbstractSet[str]) -> tuple[str, ...]:
-    """The sorted `arns` less those in `drop` (a few), found by bisection."""
+def _less(items: tuple[str, ...], drop: AbstractSet[str]) -> tuple[str, ...]:
+    """The sorted `items` (ARNs, workloads) less those in `drop` (a few), found by bisection."""
     out: list[str] = []
     start = 0
-    for arn in sorted(drop):
-        at = bisect_left(arns, arn, start)
-        if at < len(arns) and arns[at] == arn:
-            out += arns[start:at]
+    for item in sorted(drop):
+        at = bisect_left(items, item, start)
+        if at < len(items) and items[at] == item:
+            out += items[start:at]
             start = at + 1
     if not start:
-        return arns
-    out += arns[start:]
+        return items
+    out += items[start:]
     return tuple(out)
 
 
