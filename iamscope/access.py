@@ -556,12 +556,32 @@ class AccessCalculator:
             for arn in mixed:
                 decided[arn] = sorted([*decisions, *decided[arn]], key=lambda d: _ACTION_RANK[d.action])
             rest = members - mixed if mixed else members
+            kind = _kind_of_action(decisions[0].action)
             keyed = rest & self._keyed()
+            # a customer-managed key and the region decide kms:Decrypt: one Grant per key and region,
+            # unless a policy reads the encryption context (then one by one, below)
+            by_key: dict[tuple[str, str], list[str]] = {}
             for arn in keyed:
-                decided[arn] = list(decisions)  # its key and region decide kms:Decrypt: one by one
+                by_key.setdefault((key_cache[arn] or "", regions.get(arn, "")), []).append(arn)
+            for (key_arn, region), arns in by_key.items():
+                mentioned = mentions.get(key_arn)
+                if mentioned is None:
+                    mentioned = mentions[key_arn] = self._mentions_context(docs, key_arn)
+                if mentioned:
+                    decided.update((arn, list(decisions)) for arn in arns)
+                    continue
+                same = (tuple(map(id, decisions)), kind, key_arn, region)
+                grant = shared.get(same)
+                if grant is None:
+                    decrypt = self._decrypt(
+                        role, docs, boundary, key_arn, arns[0], kind, principal_tags, tags_key, False
+                    )
+                    grant = shared[same] = Grant(
+                        kind=kind, role_arn=role.arn, actions=decisions, decrypt=decrypt, needs_key=key_arn
+                    )
+                grants.update(dict.fromkeys(arns, grant))
             keyless = rest - keyed if keyed else rest
             if keyless:
-                kind = _kind_of_action(decisions[0].action)
                 alike = (tuple(map(id, decisions)), kind)
                 grant = shared.get(alike)
                 if grant is None:

@@ -600,6 +600,29 @@ def reference_decrypt(
     return None if found is None else _row(found)
 
 
+@pytest.mark.parametrize("whole", [False, True], ids=["groups-walked", "groups-whole"])
+def test_decrypt_that_reads_the_encryption_context_is_decided_per_secret(whole: bool) -> None:
+    """Secrets Manager passes the secret's ARN as the encryption context (SecretARN), so a key policy or
+    an IAM statement conditioned on it allows Decrypt for some secrets under one key and not others
+    (Secrets Manager User Guide, "Encryption context"): secrets sharing a key and region cannot share
+    one answer then."""
+    shared_key = tuple(
+        SecretSpec(name, "us-east-1", kms_key=KEYS[0]) for name in ("prod/a/db", "prod/a/other")
+    )
+    only_db = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:prod/a/db-*"
+    statement = decrypt(condition={"StringLike": {"kms:EncryptionContext:SecretARN": only_db}})
+    scenario = Scenario(secrets=shared_key, parameters=(), policies=(document([READ_ALL, statement]),))
+    calculator, role = build(scenario)
+    with patch.object(access_module, "_WHOLE", 1) if whole else nullcontext():
+        grants = calculator.access(ROLE_ARN, None).grants
+    actual = {arn: None if g.decrypt is None else _row(g.decrypt) for arn, g in grants.items()}
+    expected = {arn: reference_decrypt(calculator, role, arn, g, {}) for arn, g in grants.items()}
+    assert actual == expected
+    assert sorted(arn.split(":secret:")[1][:-7] for arn, d in actual.items() if d is not None) == [
+        "prod/a/db"
+    ]
+
+
 @pytest.mark.parametrize(
     ("statements", "boundary", "tags"),
     [
