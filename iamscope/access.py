@@ -543,6 +543,14 @@ class AccessCalculator:
         key_cache = self._key_cache
         tags_key = tuple(sorted(principal_tags.items()))
         mentions: dict[str, bool] = {}
+
+        def reads_context(key: str) -> bool:
+            """Does a policy of the role or of the key read the encryption context (once per key)?"""
+            found = mentions.get(key)
+            if found is None:
+                found = mentions[key] = self._mentions_context(docs, key)
+            return found
+
         # Resources decided by the same ActionGrant objects (the deciders hand one to a whole group),
         # with the same key and region, get the same kms:Decrypt and so one shared Grant. Unless a
         # policy reads the encryption context, which names the resource: then the resource is its own.
@@ -564,10 +572,7 @@ class AccessCalculator:
             for arn in keyed:
                 by_key.setdefault((key_cache[arn] or "", regions.get(arn, "")), []).append(arn)
             for (key_arn, region), arns in by_key.items():
-                mentioned = mentions.get(key_arn)
-                if mentioned is None:
-                    mentioned = mentions[key_arn] = self._mentions_context(docs, key_arn)
-                if mentioned:
+                if reads_context(key_arn):
                     decided.update((arn, list(decisions)) for arn in arns)
                     continue
                 same = (tuple(map(id, decisions)), kind, key_arn, region)
@@ -597,16 +602,13 @@ class AccessCalculator:
             if key is None:
                 like = (tuple(map(id, found)), kind)
             else:
-                mentioned = mentions.get(key)
-                if mentioned is None:
-                    mentioned = mentions[key] = self._mentions_context(docs, key)
-                like = (tuple(map(id, found)), kind, key, arn if mentioned else regions.get(arn, ""))
+                like = (tuple(map(id, found)), kind, key, arn if reads_context(key) else regions.get(arn, ""))
             grant = shared.get(like)
             if grant is None:
                 decrypt = None
                 if key:
                     decrypt = self._decrypt(
-                        role, docs, boundary, key, arn, kind, principal_tags, tags_key, mentions[key]
+                        role, docs, boundary, key, arn, kind, principal_tags, tags_key, reads_context(key)
                     )
                 # the ActionGrant objects `like` names by id live on in this grant's actions
                 grant = shared[like] = Grant(
