@@ -5,6 +5,8 @@ their location; what they mean is transform.py's job."""
 from __future__ import annotations
 
 import codecs
+import io
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -19,8 +21,11 @@ from iamscope.k8s.essentials import Shared, essentials
 from iamscope.model import Location, Warning
 from iamscope.sources import manifest_files
 from iamscope.yamlload import load_documents
+from iamscope.yamlstream import NotStreamable, stream_yaml
 
 MANIFEST_LIMIT = 4 * 1024 * 1024 * 1024  # a 150,000-pod listing is about 2 GB
+# A YAML file this large is read a document and a list entry at a time (yamlstream); a smaller one whole.
+STREAM_YAML_FROM = 32 * 1024 * 1024
 _JSON_SPACE = b" \t\r\n"
 
 
@@ -85,6 +90,28 @@ def _read_json(name: str, reader: InputReader, shared: Shared) -> Any:
         return stream_json(handle, source=name, limit=MANIFEST_LIMIT, on_item=on_item)
 
 
+def _read_yaml(
+    name: str, reader: InputReader, shared: Shared, *, stream_from: int | None = None
+) -> list[tuple[int | None, Any]]:
+    """A YAML file's documents. A large one is read as a stream, its list entries reduced one batch at a
+    time as they are parsed (`kubectl get pods -A -o yaml` of the largest clusters is gigabytes, and
+    twenty times that once parsed whole); where the stream cannot be split, or a piece is not valid,
+    the file is read whole, which gives the same data or the error with its place."""
+    try:
+        size = os.stat(name).st_size
+    except OSError:
+        size = 0  # the whole-text reader says what is wrong
+    if (STREAM_YAML_FROM if stream_from is None else stream_from) <= size <= MANIFEST_LIMIT:
+        try:
+            with reader.open_binary(name) as handle:
+                lines = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+                on_item = partial(_stream_item, shared=shared)
+                return list(stream_yaml(lines, source=name, on_item=on_item))
+        except (NotStreamable, UnicodeDecodeError):
+            pass
+    return _yaml(name, reader.read_text(name, limit=MANIFEST_LIMIT))
+
+
 def _flatten(data: Any, location: Location, warnings: list[Warning], shared: Shared) -> Iterator[RawObject]:
     """The objects of one document, in order: lists and `kind: List` items are opened (walked with a
     stack, not recursion, so no nesting depth the parser accepts can overflow Python's stack)."""
@@ -133,7 +160,7 @@ def read_manifests(paths: Iterable[str | Path], reader: InputReader) -> tuple[li
             elif _is_json(name):
                 documents = [(None, _read_json(name, reader, shared))]
             else:
-                documents = _yaml(name, reader.read_text(name, limit=MANIFEST_LIMIT))
+                documents = _read_yaml(name, reader, shared)
             for line, data in documents:
                 objects.extend(_flatten(data, Location(file=name, line=line), warnings, shared))
     return objects, warnings
