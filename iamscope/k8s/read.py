@@ -90,9 +90,7 @@ def _read_json(name: str, reader: InputReader, shared: Shared) -> Any:
         return stream_json(handle, source=name, limit=MANIFEST_LIMIT, on_item=on_item)
 
 
-def _read_yaml(
-    name: str, reader: InputReader, shared: Shared, *, stream_from: int | None = None
-) -> list[tuple[int | None, Any]]:
+def _read_yaml(name: str, reader: InputReader, shared: Shared) -> list[tuple[int | None, Any]]:
     """A YAML file's documents. A large one is read as a stream, its list entries reduced one batch at a
     time as they are parsed (`kubectl get pods -A -o yaml` of the largest clusters is gigabytes, and
     twenty times that once parsed whole); where the stream cannot be split, or a piece is not valid,
@@ -101,7 +99,7 @@ def _read_yaml(
         size = os.stat(name).st_size
     except OSError:
         size = 0  # the whole-text reader says what is wrong
-    if (STREAM_YAML_FROM if stream_from is None else stream_from) <= size <= MANIFEST_LIMIT:
+    if STREAM_YAML_FROM <= size <= MANIFEST_LIMIT:
         try:
             with reader.open_binary(name) as handle:
                 lines = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
