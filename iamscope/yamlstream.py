@@ -104,7 +104,6 @@ def stream_yaml(lines: Iterable[str], *, source: str, on_item: OnItem) -> Iterat
     data), the same as yamlload.load_documents gives for the whole text, but with every entry of a
     top-level `items:` block sequence replaced by `on_item(entry, seen)` (`seen`: the top-level keys
     before it) as soon as its batch is parsed. Raises NotStreamable where the text must be read whole."""
-    number = 0
     document = _Document(1, source, on_item)
     pending: list[str] = []  # an `items:` line, and the blank and comment lines after it
     indent: str | None = None  # the items' indentation, once the first entry is met
@@ -131,7 +130,7 @@ def stream_yaml(lines: Iterable[str], *, source: str, on_item: OnItem) -> Iterat
                 pending.append(line)
                 continue
             entry = _ENTRY.match(bare)
-            if entry is not None and not _marker(bare, "---"):
+            if entry is not None:  # (a `---` marker is no entry: a `-` there is followed by `-`)
                 document.begin_items(pending[0])
                 indent = entry.group(1)
                 deeper = indent + " "
