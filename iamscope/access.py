@@ -7,11 +7,11 @@ else stays unknown, so a grant that hangs on it is reported as conditional, not 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, ItemsView, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import InitVar, dataclass, field
-from itertools import compress, islice
-from operator import attrgetter, le
+from itertools import compress
+from operator import attrgetter
 from typing import TypeVar
 
 from iamscope.ascp import SECRETSMANAGER, SSMPARAMETER
@@ -103,45 +103,55 @@ class WildcardStatement:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RoleAccess:
     role_arn: str
-    grants: Mapping[str, Grant]  # in sorted order of resource (put in order here when it is not)
+    grants: Mapping[str, Grant]  # by resource, in any order (sorted_grants puts them in order)
     wildcards: tuple[WildcardStatement, ...]
     missing_policies: tuple[str, ...]
     # derived once here rather than by every reader: the resources the role can read (a grant whose
     # `readable` is not None), as a set and sorted
     readable_resources: frozenset[str] = field(init=False, repr=False, compare=False)
     sorted_readable: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    # the sorted order of a catalogue holding every resource of `grants`, or () (then `sorted()`)
+    _order: tuple[str, ...] = field(init=False, default=(), repr=False, compare=False)
+    _sorted: tuple[tuple[str, Grant], ...] | None = field(init=False, default=None, repr=False, compare=False)
 
-    # what the caller has worked out already of `readable_resources` (sorted), or None
+    # what the caller has worked out already: `readable_resources` in sorted order (or None), and the
+    # sorted catalogue the resources are from (a role reading `*` is put in order by filtering it)
     readable: InitVar[tuple[str, ...] | None] = None
+    readable_set: InitVar[frozenset[str] | None] = None
+    order: InitVar[tuple[str, ...]] = ()
 
-    def __post_init__(self, readable: tuple[str, ...] | None) -> None:
-        if not _is_sorted(self.grants):
-            object.__setattr__(self, "grants", dict(sorted(self.grants.items())))
-            readable = None
+    def __post_init__(
+        self, readable: tuple[str, ...] | None, readable_set: frozenset[str] | None, order: tuple[str, ...]
+    ) -> None:
+        object.__setattr__(self, "_order", order)
         if readable is None:
-            readable = readable_in_order(self.grants)
+            keys = in_order(self.grants, order)
+            readable, readable_set = tuple(compress(keys, (self.grants[k].readable for k in keys))), None
         object.__setattr__(self, "sorted_readable", readable)
-        object.__setattr__(self, "readable_resources", frozenset(readable))
+        object.__setattr__(
+            self, "readable_resources", frozenset(readable) if readable_set is None else readable_set
+        )
 
     @property
-    def sorted_grants(self) -> ItemsView[str, Grant]:
-        """The grants by resource, in sorted order of resource."""
-        return self.grants.items()
+    def sorted_grants(self) -> tuple[tuple[str, Grant], ...]:
+        """The grants by resource, in sorted order of resource. Only the JSON report and `generate`
+        walk every grant in order, so the order is worked out on the first call."""
+        if self._sorted is None:
+            keys = in_order(self.grants, self._order)
+            object.__setattr__(
+                self, "_sorted", tuple(zip(keys, map(self.grants.__getitem__, keys), strict=True))
+            )
+        assert self._sorted is not None
+        return self._sorted
 
 
-def readable_in_order(grants: Mapping[str, Grant]) -> tuple[str, ...]:
-    """The resources of `grants` (in sorted order) whose grant is readable, in that order."""
-    # resources decided alike share a Grant: when every distinct one is readable (a role that reads
-    # `*`), so is every resource, and nothing is filtered one by one
-    values = grants.values()
-    if all(g.readable for g in dict(zip(map(id, values), values, strict=True)).values()):
-        return tuple(grants)
-    return tuple(compress(grants, map(attrgetter("readable"), values)))
-
-
-def _is_sorted(keys: Iterable[str]) -> bool:
-    ordered = tuple(keys)
-    return all(map(le, ordered, islice(ordered, 1, None)))
+def in_order(resources: Collection[str], ordered: tuple[str, ...]) -> list[str]:
+    """`resources` sorted. Those that are a good part of `ordered` (a sorted catalogue, which a role
+    reading `*` reaches most of) are taken in its order, filtered, instead of sorted again."""
+    if len(resources) * 8 < len(ordered):
+        return sorted(resources)
+    keys = list(filter(resources.__contains__, ordered))
+    return keys if len(keys) == len(resources) else sorted(resources)  # one outside the catalogue
 
 
 def is_exact_secret_pattern(pattern: str) -> bool:
@@ -410,12 +420,17 @@ _Tag = TypeVar("_Tag")
 
 
 def _split(
-    parts: list[tuple[tuple[_Tag, ...], AbstractSet[str]]], covered: AbstractSet[str], tag: _Tag
+    parts: list[tuple[tuple[_Tag, ...], AbstractSet[str]]],
+    covered: AbstractSet[str],
+    tag: _Tag,
+    everything: AbstractSet[str] | None = None,
 ) -> list[tuple[tuple[_Tag, ...], AbstractSet[str]]]:
-    """Each part cut in what `covered` holds (its key gains `tag`) and what it does not."""
+    """Each part cut in what `covered` holds (its key gains `tag`) and what it does not. Parts are
+    subsets of `everything`: a `covered` that is it (or the part itself) holds the part whole, which
+    is told without a copy of the part."""
     out: list[tuple[tuple[_Tag, ...], AbstractSet[str]]] = []
     for key, arns in parts:
-        inside = arns & covered
+        inside = arns if covered is everything or covered is arns else arns & covered
         if inside:
             out.append(((*key, tag), inside))
         if len(inside) < len(arns):
@@ -426,18 +441,6 @@ def _split(
 # A decided group this large is kept whole by AccessCalculator._compute, not walked resource by resource.
 _WHOLE = 256
 _ACTION_RANK = {a: i for i, a in enumerate(ALL_ACTIONS)}
-
-
-def _in_order(grants: dict[str, Grant], ordered: tuple[str, ...]) -> dict[str, Grant]:
-    """The grants by resource in sorted order. A role that reads a good part of the catalogue (`*`)
-    takes the catalogue's own sorted order, filtered, instead of sorting its grants again."""
-    if len(grants) * 8 < len(ordered):
-        keys = sorted(grants)
-    else:
-        keys = list(filter(grants.__contains__, ordered))
-        if len(keys) != len(grants):  # a resource outside the catalogue: sorted after all
-            keys = sorted(grants)
-    return dict(zip(keys, map(grants.__getitem__, keys), strict=True))
 
 
 def _parts(
@@ -454,6 +457,19 @@ def _parts(
             parts.append(((decision,), fresh))
         seen |= arns
     return parts
+
+
+def _pools(
+    catalogue: Catalogue, candidates: AbstractSet[str], kind: str, account: str | None
+) -> tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str]]:
+    """Of the resources a role's statements may reach (`candidates`): those of `kind` that can be
+    read (the pool), those of them in the role's account, another account's resources the snapshot
+    does not list (whose resource policy is unknown), and those it lists."""
+    empty: frozenset[str] = frozenset()
+    pool = (catalogue.by_kind.get(kind, empty) & candidates) - catalogue.deleted
+    local = pool & catalogue.by_account.get(account or "", empty)
+    unlisted = (pool - local) - catalogue.listed
+    return pool, local, unlisted, pool - unlisted - local
 
 
 def _matching(index: ArnIndex, patterns: Iterable[str]) -> frozenset[str]:
@@ -477,6 +493,7 @@ class AccessCalculator:
         self._values_cache: dict[tuple[str, tuple[str, ...]], tuple[object, ...]] = {}
         self._key_cache: dict[str, str | None] = {}
         self._keyed_resources: frozenset[str] | None = None
+        self._everything_cache: dict[tuple[str, str], tuple[frozenset[str], ...]] = {}
         # per role, kind and relevant statements: the resources the engine decides, in groups decided alike
         self._groups: dict[tuple[object, ...], tuple[tuple[Statement, ...], list[list[str]]]] = {}
         # per role: whether its kms:Decrypt statements can be grouped by coverage, and the statements
@@ -615,14 +632,23 @@ class AccessCalculator:
                     kind=kind, role_arn=role.arn, actions=tuple(found), decrypt=decrypt, needs_key=key
                 )
             grants[arn] = grant
-        grants = _in_order(grants, self.catalogue.sorted_every)
-        readable = readable_in_order(grants)
+        ordered = self.catalogue.sorted_every
+        keys = in_order(grants, ordered)
+        # every Grant of the role is one of `shared`'s: when each of those is readable (a role reading
+        # `*`), so is every resource, and nothing is filtered one by one
+        if all(g.readable for g in shared.values()):
+            readable = tuple(keys)
+        else:
+            readable = tuple(compress(keys, map(attrgetter("readable"), map(grants.__getitem__, keys))))
+        readable_set = frozenset(readable)
         return RoleAccess(
             role_arn=role_arn,
             grants=grants,
-            wildcards=self._wildcards(role, docs, boundary, readable, principal_tags),
+            wildcards=self._wildcards(role, docs, boundary, readable, readable_set, principal_tags),
             missing_policies=tuple(missing),
             readable=readable,
+            readable_set=readable_set,
+            order=ordered,
         )
 
     def _decide_action(
@@ -645,13 +671,13 @@ class AccessCalculator:
             return
         reach = self._reach
         catalogue = self.catalogue
-        empty: frozenset[str] = frozenset()
-        candidates = set(catalogue.with_policies).union(*(reach(st) for _, st in rel.allows))
-        pool = (candidates & catalogue.by_kind.get(kind, empty)) - catalogue.deleted
         account = account_of(role.arn)
-        local = pool & catalogue.by_account.get(account or "", empty)
-        # another account's resource the snapshot does not list: its resource policy is unknown
-        unlisted = (pool - local) - catalogue.listed
+        reached = [reach(st) for _, st in rel.allows]
+        if any(r is catalogue.every for r in reached):  # `*`: the same sets for every such role
+            pool, local, unlisted, foreign = self._everything(kind, account or "")
+        else:
+            candidates = set(catalogue.with_policies).union(*reached)
+            pool, local, unlisted, foreign = _pools(catalogue, candidates, kind, account)
         for arn in sorted(unlisted):
             g = self._other_account(role, docs, boundary, action, arn, principal_tags)
             if g is not None:
@@ -668,17 +694,29 @@ class AccessCalculator:
             ]
             slow = local & catalogue.with_policies
             slow = slow.union(*(local & r for r in conditioned))
-            engine = (pool - unlisted - local) | slow
+            engine = foreign | slow
         yield from self._engine_decisions(role, docs, boundary, action, rel, reach, principal_tags, engine)
         if not rel.simple:
             return
-        fast = local - slow
+        fast: AbstractSet[str] = local - slow if slow else local
         for _, st in (*rel.denies, *rel.boundary_denies):
             if not st.conditions:
                 fast = fast - reach(st)  # not -=, which walks the whole of what the Deny reaches
         if boundary is not None:
-            fast = set().union(*(fast & reach(st) for _, st in rel.boundary_allows if not st.conditions))
-        yield from self._covered(action, rel, fast, reach)
+            limits = [reach(st) for _, st in rel.boundary_allows if not st.conditions]
+            if not any(r is catalogue.every for r in limits):  # a boundary allowing `*` cuts nothing
+                fast = set().union(*(fast & r for r in limits))
+        yield from self._covered(action, rel, fast, reach, catalogue.every)
+
+    def _everything(self, kind: str, account: str) -> tuple[frozenset[str], ...]:
+        """_pools of every resource of the catalogue: what a statement reaching `*` makes a role
+        consider, worked out once per kind and account instead of once per such role and action."""
+        found = self._everything_cache.get((kind, account))
+        if found is None:
+            found = self._everything_cache[(kind, account)] = _pools(
+                self.catalogue, self.catalogue.every, kind, account
+            )
+        return found
 
     def _engine_decisions(
         self,
@@ -734,17 +772,22 @@ class AccessCalculator:
 
     @staticmethod
     def _covered(
-        action: str, rel: _Relevant, resources: AbstractSet[str], reach: Callable[[Statement], frozenset[str]]
+        action: str,
+        rel: _Relevant,
+        resources: AbstractSet[str],
+        reach: Callable[[Statement], frozenset[str]],
+        everything: frozenset[str],
     ) -> Iterator[tuple[Collection[str], ActionGrant]]:
         """Resources no condition, resource policy or Deny touches: allowed by the allowing statements
         that cover them (within the boundary's). They are split by which statements cover them with
-        set operations, and each part gets one grant naming those statements."""
+        set operations, and each part gets one grant naming those statements. `resources` are of
+        the catalogue (`everything`)."""
         parts: list[tuple[tuple[int, ...], AbstractSet[str]]] = [((), resources)]
         for i, (_, st) in enumerate(rel.allows):
-            parts = _split(parts, reach(st), i)
+            parts = _split(parts, reach(st), i, everything)
         parts = [(covering, arns) for covering, arns in parts if covering]
         for i, (_, st) in enumerate(rel.boundary_allows):
-            parts = _split(parts, reach(st), -1 - i)
+            parts = _split(parts, reach(st), -1 - i, everything)
         allow_refs = [ref(d, st, "identity") for d, st in rel.allows]
         boundary_refs = [ref(d, st, "boundary") for d, st in rel.boundary_allows]
         for covering, arns in parts:
@@ -849,6 +892,7 @@ class AccessCalculator:
         docs: Sequence[PolicyDocument],
         boundary: PolicyDocument | None,
         readable: tuple[str, ...],  # the resources the role can read, sorted
+        readable_set: frozenset[str],  # the same as a set
         principal_tags: Mapping[str, str],
     ) -> tuple[WildcardStatement, ...]:
         value_reads = (*READ_ACTIONS[SECRETSMANAGER], *READ_ACTIONS[SSMPARAMETER])
@@ -873,7 +917,14 @@ class AccessCalculator:
             )
             if not wild_res and not wild_act:
                 continue
-            reached = tuple(filter(self._reach(s).__contains__, readable))
+            reach = self._reach(s)
+            # whatever the role reads is in the catalogue: a statement reaching all of it reaches all
+            if reach is self.catalogue.every:
+                reached = readable
+            elif len(reach) * 8 < len(readable):  # a prefix among everything a `*` role reads
+                reached = tuple(sorted(reach & readable_set))
+            else:
+                reached = tuple(filter(reach.__contains__, readable))
             future = None
             for pattern in wild_res:
                 outcome = self._future(role, docs, boundary, pattern, principal_tags)

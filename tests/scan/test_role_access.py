@@ -1,9 +1,10 @@
-"""RoleAccess keeps its grants in sorted order of resource and derives what the role can read from
-them, whatever order the grants come in and however many resources share one Grant."""
+"""RoleAccess hands out its grants and what the role can read in sorted order of resource, whatever
+order the grants come in, whether or not the caller names the catalogue they are from, and however
+many resources share one Grant."""
 
 from __future__ import annotations
 
-from iamscope.access import GET_PARAMETERS, GET_SECRET, ActionGrant, Grant, RoleAccess, readable_in_order
+from iamscope.access import GET_PARAMETERS, GET_SECRET, ActionGrant, Grant, RoleAccess, in_order
 from iamscope.ascp import SECRETSMANAGER, SSMPARAMETER
 
 ROLE = "arn:aws:iam::111122223333:role/app"
@@ -31,29 +32,32 @@ PARAM = Grant(
 )
 
 
-def test_grants_out_of_order_are_put_in_order() -> None:
+def test_grants_out_of_order_are_handed_out_in_order() -> None:
     names = ["c", "a", "b"]
-    access = RoleAccess(
-        role_arn=ROLE, grants={SECRET.format(n): READS for n in names}, wildcards=(), missing_policies=()
-    )
-    assert list(access.grants) == [SECRET.format(n) for n in sorted(names)]
-    assert [arn for arn, _ in access.sorted_grants] == [SECRET.format(n) for n in sorted(names)]
-    assert access.sorted_readable == tuple(SECRET.format(n) for n in sorted(names))
+    grants = {SECRET.format(n): READS for n in names}
+    expected = [SECRET.format(n) for n in sorted(names)]
+    catalogue = tuple(sorted([*grants, SECRET.format("z")]))
+    for order in ((), catalogue):
+        access = RoleAccess(role_arn=ROLE, grants=grants, wildcards=(), missing_policies=(), order=order)
+        assert [arn for arn, _ in access.sorted_grants] == expected
+        assert access.sorted_readable == tuple(expected)
 
 
 def test_only_readable_grants_are_readable_resources() -> None:
-    grants = {SECRET.format(n): g for n, g in (("a", READS), ("b", LOCKED), ("c", NO_READ), ("d", READS))}
+    grants = {SECRET.format(n): g for n, g in (("d", READS), ("b", LOCKED), ("c", NO_READ), ("a", READS))}
     access = RoleAccess(role_arn=ROLE, grants=grants, wildcards=(), missing_policies=())
     assert access.sorted_readable == (SECRET.format("a"), SECRET.format("d"))
     assert access.readable_resources == {SECRET.format("a"), SECRET.format("d")}
+    # what is not readable is still a grant, in its place
+    assert [arn for arn, _ in access.sorted_grants] == [SECRET.format(n) for n in "abcd"]
 
 
-def test_one_shared_grant_over_many_resources() -> None:
-    param = "arn:aws:ssm:eu-west-1:111122223333:parameter/p{}"
-    readable = {SECRET.format(f"s{i:04}"): READS for i in range(500)}
-    assert readable_in_order(readable) == tuple(readable)
-    mixed = readable | {SECRET.format(f"t{i:04}"): LOCKED for i in range(500)}
-    mixed |= {param.format(i): PARAM for i in range(3)}
-    assert readable_in_order(dict(sorted(mixed.items()))) == tuple(
-        sorted([*readable, *(param.format(i) for i in range(3))])
-    )
+def test_in_order_filters_the_catalogue_or_sorts() -> None:
+    catalogue = tuple(SECRET.format(f"s{i:04}") for i in range(1000))
+    most = {catalogue[i] for i in range(0, 1000, 2)}  # a good part: taken in the catalogue's order
+    assert in_order(most, catalogue) == sorted(most)
+    few = {catalogue[7], catalogue[3]}  # a few: sorted
+    assert in_order(few, catalogue) == [catalogue[3], catalogue[7]]
+    # a resource outside the catalogue (a declared pattern, say) is not lost: sorted after all
+    outside = most | {SECRET.format("s0001x")}
+    assert in_order(outside, catalogue) == sorted(outside)
