@@ -494,6 +494,8 @@ class AccessCalculator:
         self._key_cache: dict[str, str | None] = {}
         self._keyed_resources: frozenset[str] | None = None
         self._everything_cache: dict[tuple[str, str], tuple[frozenset[str], ...]] = {}
+        self._key_context: dict[str, bool] = {}  # per key: does its policy read the encryption context
+        self._key_group_of: dict[str, tuple[str, str]] = {}  # per resource with a customer-managed key
         # per role, kind and relevant statements: the resources the engine decides, in groups decided alike
         self._groups: dict[tuple[object, ...], tuple[tuple[Statement, ...], list[list[str]]]] = {}
         # per role: whether its kms:Decrypt statements can be grouped by coverage, and the statements
@@ -559,14 +561,11 @@ class AccessCalculator:
         regions = self.catalogue.regions_of
         key_cache = self._key_cache
         tags_key = tuple(sorted(principal_tags.items()))
-        mentions: dict[str, bool] = {}
+        role_reads_context = _reads_context(docs)
 
         def reads_context(key: str) -> bool:
-            """Does a policy of the role or of the key read the encryption context (once per key)?"""
-            found = mentions.get(key)
-            if found is None:
-                found = mentions[key] = self._mentions_context(docs, key)
-            return found
+            """Does a policy of the role or of the key read the encryption context?"""
+            return role_reads_context or self._key_reads_context(key)
 
         # Resources decided by the same ActionGrant objects (the deciders hand one to a whole group),
         # with the same key and region, get the same kms:Decrypt and so one shared Grant. Unless a
@@ -585,10 +584,7 @@ class AccessCalculator:
             keyed = rest & self._keyed()
             # a customer-managed key and the region decide kms:Decrypt: one Grant per key and region,
             # unless a policy reads the encryption context (then one by one, below)
-            by_key: dict[tuple[str, str], list[str]] = {}
-            for arn in keyed:
-                by_key.setdefault((key_cache[arn] or "", regions.get(arn, "")), []).append(arn)
-            for (key_arn, region), arns in by_key.items():
+            for (key_arn, region), arns in self._by_key(keyed).items():
                 if reads_context(key_arn):
                     decided.update((arn, list(decisions)) for arn in arns)
                     continue
@@ -1043,18 +1039,41 @@ class AccessCalculator:
         # without policy variables, resource_applies never reads the context: it is True or False
         return tuple(bool(resource_applies(st, key_arn, _NO_CONTEXT)) for st in relevant)
 
-    def _mentions_context(self, docs: Sequence[PolicyDocument], key_arn: str) -> bool:
-        key = self.catalogue.key_directory.by_arn.get(key_arn)
-        documents = [*docs, *((key.policy,) if key and key.policy else ())]
-        return any(
-            "encryptioncontext" in c.key.lower()
-            for d in documents
-            for st in d.statements
-            for c in st.conditions
-        )
+    def _key_reads_context(self, key_arn: str) -> bool:
+        """Does the key's policy read the encryption context (once per key, for every role)?"""
+        found = self._key_context.get(key_arn)
+        if found is None:
+            key = self.catalogue.key_directory.by_arn.get(key_arn)
+            found = self._key_context[key_arn] = bool(key and key.policy and _reads_context([key.policy]))
+        return found
+
+    def _by_key(self, keyed: AbstractSet[str]) -> Mapping[tuple[str, str], Sequence[str]]:
+        """Resources with a customer-managed key by key and region (what decides kms:Decrypt)."""
+        group_of = self._key_group_of
+        if not group_of:
+            regions = self.catalogue.regions_of
+            group_of.update(
+                (arn, (self._key_cache[arn] or "", regions.get(arn, ""))) for arn in self._keyed()
+            )
+        by_key: dict[tuple[str, str], list[str]] = {}
+        for arn in keyed:
+            found = by_key.get(group_of[arn])
+            if found is None:
+                by_key[group_of[arn]] = [arn]
+            else:
+                found.append(arn)
+        return by_key
 
 
 _NO_CONTEXT = RequestContext({}, complete=False)
+
+
+def _reads_context(documents: Iterable[PolicyDocument]) -> bool:
+    """Does a condition of these policies read the KMS encryption context (which names the secret or
+    parameter, so that kms:Decrypt is decided resource by resource)?"""
+    return any(
+        "encryptioncontext" in c.key.lower() for d in documents for st in d.statements for c in st.conditions
+    )
 
 
 def _probes(pattern: str, account: str, regions: Sequence[str]) -> list[str]:

@@ -26,6 +26,7 @@ from iamscope.model import (
     CSI_DRIVER,
     CsiVolume,
     Inventory,
+    Node,
     Pairs,
     Parameter,
     Secret,
@@ -97,6 +98,8 @@ class _Lookup:
     account: str | None
     partition: str
     listed: frozenset[tuple[str, str, str]]  # (kind, account, region) whose listing was read
+    nodes: Mapping[str, Node]  # by name
+    node_regions: frozenset[str]  # the region labels the nodes carry
 
 
 def partition_of(inventory: Inventory) -> str:
@@ -119,6 +122,10 @@ def _lookups(inventory: Inventory) -> _Lookup:
         account=aws.account,
         listed=aws.listed,
         partition=partition,
+        nodes={n.name: n for n in inventory.kube.nodes},
+        node_regions=frozenset(
+            v for n in inventory.kube.nodes for label in REGION_LABELS if (v := lookup(n.labels, label))
+        ),
     )
 
 
@@ -320,22 +327,20 @@ def resolve_object(
     )
 
 
-def _workload_region(workload: Workload, inventory: Inventory) -> tuple[str | None, str]:
-    nodes = {n.name: n for n in inventory.kube.nodes}
-    node = nodes.get(workload.pod.node_name or "")
+def _workload_region(workload: Workload, lk: _Lookup) -> tuple[str | None, str]:
+    node = lk.nodes.get(workload.pod.node_name or "")
     for label in REGION_LABELS:
         if node is not None and lookup(node.labels, label):
             return lookup(node.labels, label), f"label {label} of node {node.name}"
         if lookup(workload.pod.node_selector, label):
             return lookup(workload.pod.node_selector, label), f"nodeSelector {label}"
-    regions = {v for n in inventory.kube.nodes for label in REGION_LABELS if (v := lookup(n.labels, label))}
-    if len(regions) == 1:
-        return regions.pop(), "the region label every node carries"
+    if len(lk.node_regions) == 1:
+        return next(iter(lk.node_regions)), "the region label every node carries"
     return None, "unknown"
 
 
 def _region(
-    workload: Workload, params: Pairs, inline: tuple[str, ...], config: Config, inventory: Inventory
+    workload: Workload, params: Pairs, inline: tuple[str, ...], config: Config, lk: _Lookup
 ) -> tuple[str | None, str]:
     """The region ASCP reads from: the SPC's (or the pod's inline) `region`, else the provider's
     configured region, else the node's region label."""
@@ -344,7 +349,7 @@ def _region(
         return region, "volumeAttributes region" if "region" in inline else "SPC parameter region"
     if config.region:
         return config.region, "the provider's configured region (config aws.region)"
-    return _workload_region(workload, inventory)
+    return _workload_region(workload, lk)
 
 
 def _mount(
@@ -368,7 +373,7 @@ def _mount(
             f"SecretProviderClass {volume.spc_name!r} not found in namespace {workload.namespace}: "
             "the pod cannot start"
         )
-    region, source = _region(workload, params, inline, config, inventory)
+    region, source = _region(workload, params, inline, config, lk)
     failover = lookup(params, "failoverRegion") or None
     failover_declared = failover is not None
     provider = spc.provider if spc else None
