@@ -112,10 +112,20 @@ def is_pattern(arn: str) -> bool:
     return "*" in arn or "?" in arn
 
 
+class Concrete(tuple[str, ...]):
+    """ARNs already split from the patterns among them: split_patterns hands them back at once. A
+    check that cuts a role's split list per service account (a role reading `*` reads every secret)
+    keeps this type, so the cut lists are not searched again."""
+
+    __slots__ = ()
+
+
 def split_patterns(resources: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The resources that are not patterns and those that are, each in their order; the first is the
     tuple itself when it holds no pattern. Lists run to every secret of the account (a role reading
     `*`) with a pattern or two among them: they are searched as one text, at C speed."""
+    if isinstance(resources, Concrete):
+        return resources, ()
     text = "\n".join(resources)
     if "*" not in text and "?" not in text:
         return resources, ()
@@ -145,15 +155,21 @@ class _PatternsApart:
     def __init__(self) -> None:
         self.split: dict[int, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
 
-    def __call__(self, finding: Finding) -> Finding:
+    def __call__(self, finding: Finding, remediation: str) -> Finding:
+        """The finding with its patterns apart, and `remediation` when it states none (one copy of
+        the finding at most: a check yields them by the hundred thousand)."""
         resources = finding.resources
         found = self.split.get(id(resources))
         if found is None:
             found = self.split[id(resources)] = (resources, *split_patterns(resources))
         _, kept, moved = found
-        if not moved:
-            return finding
-        return replace(finding, resources=kept, patterns=tuple(sorted({*finding.patterns, *moved})))
+        remediation = finding.remediation or remediation
+        if moved:
+            patterns = tuple(sorted({*finding.patterns, *moved}))
+            return replace(finding, resources=kept, patterns=patterns, remediation=remediation)
+        if remediation != finding.remediation:
+            return replace(finding, remediation=remediation)
+        return finding
 
 
 def run_checks(assessment: Assessment) -> tuple[Finding, ...]:
@@ -169,8 +185,11 @@ def _run_checks(assessment: Assessment) -> tuple[Finding, ...]:
     for rule_id in sorted(RULES):
         registered = RULES[rule_id]
         for finding in registered.check(assessment):
-            if not finding.remediation:
-                finding = replace(finding, remediation=registered.remediation)
-            finding = patterns_apart(finding)
+            finding = patterns_apart(finding, registered.remediation)
             found.setdefault(finding.fingerprint, finding)
-    return tuple(sorted(found.values(), key=Finding.sort_key))
+    # Finding.sort_key's order, with the fingerprint each finding is filed under (not hashed again)
+    ordered = sorted(
+        found.items(),
+        key=lambda ff: (RANK[ff[1].severity], ff[1].subject, ff[1].rule, ff[1].role_arn or "", ff[0]),
+    )
+    return tuple(f for _, f in ordered)

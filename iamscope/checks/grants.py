@@ -15,7 +15,17 @@ from iamscope.access import ASCP_ACTIONS, DECRYPT, DESCRIBE_SECRET, Grant, RoleA
 from iamscope.assess import Assessment, Need, ServiceAccountView
 from iamscope.checks.common import declaration_path, location_of, merge_sorted, role_path, subjects
 from iamscope.edges import Edge, reads
-from iamscope.findings import RANK, Finding, concrete, is_pattern, listing, lower, rule, split_patterns
+from iamscope.findings import (
+    RANK,
+    Concrete,
+    Finding,
+    concrete,
+    is_pattern,
+    listing,
+    lower,
+    rule,
+    split_patterns,
+)
 from iamscope.identity import TrustCheck
 from iamscope.policy.arn import try_parse_arn
 from iamscope.policy.wildcard import resource_matches
@@ -234,7 +244,8 @@ class _ReadSet:
 
     def __init__(self, every: _Declarers, members: frozenset[str], readable: tuple[str, ...]) -> None:
         self.arns = tuple(filter(members.__contains__, readable))
-        self.ordered = split_patterns(self.arns)
+        arns, patterns = split_patterns(self.arns)
+        self.ordered = (Concrete(arns), patterns)  # cut per service account by _less, which keeps the type
         declared_by = every.declared_by
         workloads: Counter[str]
         if len(members) < len(every.arns) * _MOST:
@@ -264,7 +275,7 @@ def _less(items: tuple[str, ...], drop: AbstractSet[str]) -> tuple[str, ...]:
     if not start:
         return items
     out += items[start:]
-    return tuple(out)
+    return type(items)(out)
 
 
 class _NamespacesOf(dict[str, frozenset[str]]):
