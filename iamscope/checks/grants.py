@@ -124,7 +124,11 @@ def wildcard_resource(assessment: Assessment) -> Iterator[Finding]:
             for w in hits
         )
         conditional = all(w.future != "allowed" for w in hits) and any(w.future for w in hits)
-        reached = concrete(merge_sorted([w.reached for w in hits]))  # each `reached` is sorted
+        # each `reached` is sorted and within what the role reads: a statement reaching all of that
+        # (`*`, see AccessCalculator._wildcards) is the union
+        runs = [w.reached for w in hits]
+        whole = any(r is access.sorted_readable for r in runs)
+        reached = concrete(access.sorted_readable if whole else merge_sorted(runs))
         yield Finding(
             rule="wildcard-resource",
             severity="critical" if everything else "high",
