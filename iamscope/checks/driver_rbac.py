@@ -41,8 +41,14 @@ def _edges(perm: Permission) -> tuple[Edge, ...]:
 def _reach(views: list[ServiceAccountView]) -> tuple[str, ...]:
     """Every resource the roles of `views` can read, sorted: each role's sorted list, merged (a role
     that reads `*` lists every secret of the account, and many namespaces reach one)."""
-    runs = {id(access): access.sorted_readable for view in views for _, access in view.access}
-    return merge_sorted(list(runs.values()))
+    accesses = list({id(access): access for view in views for _, access in view.access}.values())
+    if not accesses:
+        return ()
+    # most often one role reads the others' lists and more (`*`): its list is the union, not merged again
+    widest = max(accesses, key=lambda access: len(access.sorted_readable))
+    if all(access.readable_resources <= widest.readable_resources for access in accesses):
+        return widest.sorted_readable
+    return merge_sorted([access.sorted_readable for access in accesses])
 
 
 def _where(namespace: str | None) -> str:
