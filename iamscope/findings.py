@@ -22,7 +22,7 @@ RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
 def listing(items: Iterable[str], limit: int = 6) -> str:
     """A list for a message, cut short: the finding's `objects` and `resources` hold all of it."""
-    shown = list(items)
+    shown = items if isinstance(items, (tuple, list)) else list(items)  # a `*` role's run to thousands
     if len(shown) <= limit:
         return ", ".join(shown)
     return ", ".join(shown[:limit]) + f" and {len(shown) - limit} more"
