@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from iamscope.config import Config
-from tests.scan.builder import READ, REGION, State, allow, objects, run, secret_arn
+from tests.scan.builder import READ, REGION, State, allow, deny, objects, run, secret_arn
 
 PROVIDER_IMAGE = "public.ecr.aws/aws-secrets-manager/secrets-store-csi-driver-provider-aws:3.1.1"
 
@@ -186,6 +186,33 @@ def test_spc_write_access_reach(tmp_path: Path, rules: list[dict[str, Any]], rea
     (finding,) = [f for f in result.findings if f.rule == "spc-write-access"]
     assert (finding.subject, finding.severity) == ("Group/devs", "high")
     assert list(finding.resources) == sorted(secret_arn(n) for n in reach)
+
+
+@pytest.mark.parametrize(
+    ("idle_denied", "reach"),
+    [
+        (False, ["prod/db", "prod/idle-secret", "prod/other"]),
+        (True, ["prod/db", "prod/idle-secret", "prod/other"]),
+    ],
+    ids=[
+        "a role reading `*` holds every other role's reach: its list is the namespace's",
+        "a role reading `*` but one secret: the other role that reads it adds it",
+    ],
+)
+def test_spc_write_access_reach_with_a_role_reading_everything(
+    tmp_path: Path, idle_denied: bool, reach: list[str]
+) -> None:
+    state = State(tmp_path)
+    _, idle = team(state)
+    state.secret("prod/other")  # no role but legacy's reads it
+    statements = [allow(READ, "*")] + ([deny(READ, idle)] if idle_denied else [])
+    state.service_account("prod", "legacy", state.irsa_role("legacy", "prod", "legacy", statements))
+    role(state, "Role", "dev", [WRITE_SPC, RUN_DEPLOYMENTS], "prod")
+    bind(state, "RoleBinding", "devs", "Role", "dev", GROUP, "prod")
+    result = run(state, Config(region=REGION))
+    (finding,) = [f for f in result.findings if f.rule == "spc-write-access"]
+    assert list(finding.resources) == sorted(secret_arn(n) for n in reach)
+    assert finding.message.endswith(f"that reaches {len(reach)} secret(s)/parameter(s)")
 
 
 @pytest.mark.parametrize(

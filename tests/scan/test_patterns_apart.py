@@ -4,10 +4,13 @@ agree with asking each entry alone, whatever the names hold (line breaks include
 
 from __future__ import annotations
 
+import json
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iamscope.findings import is_pattern, split_patterns
+from iamscope.checks.grants import _less
+from iamscope.findings import Concrete, is_pattern, split_patterns
 
 SECRET = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:"
 # names with the characters that matter: wildcards, the line break the search splits on, colons
@@ -35,3 +38,17 @@ def test_patterns_among_many_arns_are_all_found_in_order() -> None:
     resources = tuple(sorted(arns + patterns))
     kept, moved = split_patterns(resources)
     assert (kept, moved) == (tuple(arns), tuple(sorted(patterns)))
+
+
+def test_a_list_already_split_is_not_searched_again() -> None:
+    # the checks cut a role's split list per service account (a role reading `*` lists every secret):
+    # the cut keeps the Concrete type, and split_patterns hands it back without joining it
+    arns = Concrete(f"{SECRET}app-{i:04}-AbCdEf" for i in range(1000))
+    kept, moved = split_patterns(arns)
+    assert (kept is arns, moved) == (True, ())
+    cut = _less(arns, {arns[3], arns[700]})
+    assert type(cut) is Concrete
+    assert list(cut) == [a for i, a in enumerate(arns) if i not in (3, 700)]
+    assert split_patterns(cut)[0] is cut
+    # the findings' JSON sees a plain list
+    assert json.loads(json.dumps({"resources": cut})) == {"resources": list(cut)}
