@@ -125,8 +125,7 @@ class RoleAccess:
     ) -> None:
         object.__setattr__(self, "_order", order)
         if readable is None:
-            keys = in_order(self.grants, order)
-            readable, readable_set = tuple(compress(keys, (self.grants[k].readable for k in keys))), None
+            readable, readable_set = readable_among(self.grants, in_order(self.grants, order)), None
         object.__setattr__(self, "sorted_readable", readable)
         object.__setattr__(
             self, "readable_resources", frozenset(readable) if readable_set is None else readable_set
@@ -134,8 +133,8 @@ class RoleAccess:
 
     @property
     def sorted_grants(self) -> tuple[tuple[str, Grant], ...]:
-        """The grants by resource, in sorted order of resource. Only the JSON report and `generate`
-        walk every grant in order, so the order is worked out on the first call."""
+        """The grants by resource, in sorted order of resource. Only the JSON report walks every grant
+        in order, so the order is worked out on the first call."""
         if self._sorted is None:
             keys = in_order(self.grants, self._order)
             object.__setattr__(
@@ -143,6 +142,11 @@ class RoleAccess:
             )
         assert self._sorted is not None
         return self._sorted
+
+
+def readable_among(grants: Mapping[str, Grant], keys: Sequence[str]) -> tuple[str, ...]:
+    """The resources of `keys` whose grant is readable, in the order of `keys`."""
+    return tuple(compress(keys, map(attrgetter("readable"), map(grants.__getitem__, keys))))
 
 
 def in_order(resources: Collection[str], ordered: tuple[str, ...]) -> list[str]:
@@ -632,10 +636,7 @@ class AccessCalculator:
         keys = in_order(grants, ordered)
         # every Grant of the role is one of `shared`'s: when each of those is readable (a role reading
         # `*`), so is every resource, and nothing is filtered one by one
-        if all(g.readable for g in shared.values()):
-            readable = tuple(keys)
-        else:
-            readable = tuple(compress(keys, map(attrgetter("readable"), map(grants.__getitem__, keys))))
+        readable = tuple(keys) if all(g.readable for g in shared.values()) else readable_among(grants, keys)
         readable_set = frozenset(readable)
         return RoleAccess(
             role_arn=role_arn,
