@@ -4,7 +4,8 @@ references) plus one pure function from the assessment to findings."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+import heapq
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, replace
 from itertools import filterfalse
 from typing import TYPE_CHECKING
@@ -26,6 +27,13 @@ def listing(items: Iterable[str], limit: int = 6) -> str:
     if len(shown) <= limit:
         return ", ".join(shown)
     return ", ".join(shown[:limit]) + f" and {len(shown) - limit} more"
+
+
+def listing_sorted(items: Collection[str], limit: int = 6) -> str:
+    """listing(sorted(items)), without sorting all of them when only a few are shown."""
+    if len(items) <= limit:
+        return ", ".join(sorted(items))
+    return ", ".join(heapq.nsmallest(limit, items)) + f" and {len(items) - limit} more"
 
 
 def lower(severity: str) -> str:

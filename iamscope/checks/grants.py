@@ -22,6 +22,7 @@ from iamscope.findings import (
     concrete,
     is_pattern,
     listing,
+    listing_sorted,
     lower,
     rule,
     split_patterns,
@@ -168,6 +169,7 @@ class _DeclaredReads:
         self.workloads = read.workloads
         self.sorted_workloads = read.sorted_workloads
         self.namespaces = read.namespaces
+        self.namespace_set = frozenset(read.namespaces)
         self.namespace_of = every.namespace_of
         self.grants = access.grants
         self.declared_by = declared_by
@@ -185,14 +187,17 @@ class _DeclaredReads:
             return self.ordered
         return _less(self.ordered[0], drop), _less(self.ordered[1], drop)
 
-    def declarers(self, own: set[str]) -> tuple[tuple[str, ...], set[str]]:
+    def declarers(self, own: set[str]) -> tuple[tuple[str, ...], AbstractSet[str]]:
         """The workloads declaring the ARNs that are not `own`, sorted, and their namespaces."""
         taken = Counter(n.workload for a in own & self.members for n in self.declared_by[a])
         gone = {w for w, count in taken.items() if count >= self.workloads[w]}
         if not gone:
-            return self.sorted_workloads, set(self.namespaces)
-        left = self.namespaces - Counter(self.namespace_of[w] for w in gone)  # keeps counts above 0
-        return _less(self.sorted_workloads, gone), set(left)
+            return self.sorted_workloads, self.namespace_set
+        # a namespace is left while some of its declaring workloads are (a `*` role's run to thousands:
+        # only the namespaces of the few gone are looked at)
+        taken_in = Counter(self.namespace_of[w] for w in gone)
+        emptied = {ns for ns, count in taken_in.items() if count >= self.namespaces[ns]}
+        return _less(self.sorted_workloads, gone), self.namespace_set - emptied
 
     def any_allowed(self, own: set[str]) -> bool:
         mine = sum(1 for a in own & self.members if self.grants[a].readable == "allowed")
@@ -381,7 +386,7 @@ def cross_workload(assessment: Assessment) -> Iterator[Finding]:
                     message=f"can read {counted} that {len(declarers)} other "
                     f"workload(s) declare ({listing(declarers)})"
                     + (
-                        f", across namespaces ({listing(sorted(namespaces - {view.namespace}))})"
+                        f", across namespaces ({listing_sorted(namespaces - {view.namespace})})"
                         if cross_ns
                         else ""
                     )

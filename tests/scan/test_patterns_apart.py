@@ -1,16 +1,18 @@
 """A finding's `resources` are concrete ARNs and its `patterns` the rest (DESIGN.md §3, scan JSON): the
 split runs on lists as long as every secret of an account, so it searches their joined text; it must
-agree with asking each entry alone, whatever the names hold (line breaks included)."""
+agree with asking each entry alone, whatever the names hold (line breaks included). A message shows
+the first few of such a list, which must read as if the whole were sorted."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iamscope.checks.grants import _less
-from iamscope.findings import Concrete, is_pattern, split_patterns
+from iamscope.findings import Concrete, is_pattern, listing, listing_sorted, split_patterns
 
 SECRET = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:"
 # names with the characters that matter: wildcards, the line break the search splits on, colons
@@ -52,3 +54,13 @@ def test_a_list_already_split_is_not_searched_again() -> None:
     assert split_patterns(cut)[0] is cut
     # the findings' JSON sees a plain list
     assert json.loads(json.dumps({"resources": cut})) == {"resources": list(cut)}
+
+
+@pytest.mark.parametrize("count", [0, 1, 6, 7, 1000])
+def test_a_message_lists_the_first_few_of_a_set_as_sorted(count: int) -> None:
+    # cross-workload-grant names the other namespaces of a role reading `*`: a thousand of them, of
+    # which the message shows six, in sorted order, and how many more
+    names = {f"team-{(i * 7919) % 10007:05}" for i in range(count)}
+    assert listing_sorted(names) == listing(sorted(names))
+    if count > 6:
+        assert listing_sorted(names).endswith(f" and {count - 6} more")
