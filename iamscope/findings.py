@@ -64,8 +64,15 @@ class Finding:
         parts = [self.rule, self.subject, self.role_arn or "", self.key]
         return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
-    def sort_key(self) -> tuple[int, str, str, str, str]:
-        return (RANK[self.severity], self.subject, self.rule, self.role_arn or "", self.fingerprint)
+    def sort_key(self, fingerprint: str | None = None) -> tuple[int, str, str, str, str]:
+        """The report order; `fingerprint` is this finding's, when the caller has it already."""
+        return (
+            RANK[self.severity],
+            self.subject,
+            self.rule,
+            self.role_arn or "",
+            fingerprint or self.fingerprint,
+        )
 
 
 Check = Callable[["Assessment"], Iterable[Finding]]
@@ -196,8 +203,5 @@ def _run_checks(assessment: Assessment) -> tuple[Finding, ...]:
             finding = patterns_apart(finding, registered.remediation)
             found.setdefault(finding.fingerprint, finding)
     # Finding.sort_key's order, with the fingerprint each finding is filed under (not hashed again)
-    ordered = sorted(
-        found.items(),
-        key=lambda ff: (RANK[ff[1].severity], ff[1].subject, ff[1].rule, ff[1].role_arn or "", ff[0]),
-    )
+    ordered = sorted(found.items(), key=lambda ff: ff[1].sort_key(ff[0]))
     return tuple(f for _, f in ordered)
