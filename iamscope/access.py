@@ -14,6 +14,7 @@ from itertools import compress
 from operator import attrgetter
 from typing import TypeVar
 
+from iamscope.arnlists import Concrete, split_patterns
 from iamscope.ascp import SECRETSMANAGER, SSMPARAMETER
 from iamscope.kms import KeyDirectory
 from iamscope.model import Inventory, Parameter, Role, Secret, role_policies
@@ -113,6 +114,9 @@ class RoleAccess:
     # the sorted order of a catalogue holding every resource of `grants`, or () (then `sorted()`)
     _order: tuple[str, ...] = field(init=False, default=(), repr=False, compare=False)
     _sorted: tuple[tuple[str, Grant], ...] | None = field(init=False, default=None, repr=False, compare=False)
+    _split: tuple[Concrete, tuple[str, ...]] | None = field(
+        init=False, default=None, repr=False, compare=False
+    )
 
     # what the caller has worked out already: `readable_resources` in sorted order (or None), and the
     # sorted catalogue the resources are from (a role reading `*` is put in order by filtering it)
@@ -142,6 +146,17 @@ class RoleAccess:
             )
         assert self._sorted is not None
         return self._sorted
+
+    @property
+    def readable_split(self) -> tuple[Concrete, tuple[str, ...]]:
+        """`sorted_readable` split into concrete ARNs and patterns (what workloads declare of secrets
+        the snapshot lacks), worked out on the first call: the checks hand a role's list to a finding
+        per namespace or service account, and a role reading `*` lists every secret of the account."""
+        if self._split is None:
+            arns, patterns = split_patterns(self.sorted_readable)
+            object.__setattr__(self, "_split", (Concrete(arns), patterns))
+        assert self._split is not None
+        return self._split
 
 
 def readable_among(grants: Mapping[str, Grant], keys: Sequence[str]) -> tuple[str, ...]:

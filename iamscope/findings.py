@@ -7,9 +7,9 @@ import hashlib
 import heapq
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, replace
-from itertools import filterfalse
 from typing import TYPE_CHECKING
 
+from iamscope.arnlists import split_patterns
 from iamscope.edges import Edge
 from iamscope.gcpause import paused_gc
 from iamscope.model import Location
@@ -119,47 +119,6 @@ def rule(
         return check
 
     return register
-
-
-def is_pattern(arn: str) -> bool:
-    """Secret and parameter names cannot hold `*` or `?`: an ARN with one is a pattern (the expected
-    `<name>-??????` of a secret the snapshot lacks, or a policy's wildcard)."""
-    return "*" in arn or "?" in arn
-
-
-class Concrete(tuple[str, ...]):
-    """ARNs already split from the patterns among them: split_patterns hands them back at once. A
-    check that cuts a role's split list per service account (a role reading `*` reads every secret)
-    keeps this type, so the cut lists are not searched again."""
-
-    __slots__ = ()
-
-
-def split_patterns(resources: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The resources that are not patterns and those that are, each in their order; the first is the
-    tuple itself when it holds no pattern. Lists run to every secret of the account (a role reading
-    `*`) with a pattern or two among them: they are searched as one text, at C speed."""
-    if isinstance(resources, Concrete):
-        return resources, ()
-    text = "\n".join(resources)
-    if "*" not in text and "?" not in text:
-        return resources, ()
-    if text.count("\n") != len(resources) - 1:  # a name with a line break: one by one
-        return tuple(r for r in resources if not is_pattern(r)), tuple(r for r in resources if is_pattern(r))
-    found = set()
-    for mark in "*?":  # the line around each mark, then on from the line's end (str.find is memchr)
-        at = text.find(mark)
-        while at >= 0:
-            end = text.find("\n", at)
-            end = end if end >= 0 else len(text)
-            found.add(text[text.rfind("\n", 0, at) + 1 : end])
-            at = text.find(mark, end)
-    return tuple(filterfalse(found.__contains__, resources)), tuple(filter(found.__contains__, resources))
-
-
-def concrete(resources: tuple[str, ...]) -> tuple[str, ...]:
-    """The resources that are not patterns, in their order (the tuple itself when it holds none)."""
-    return split_patterns(resources)[0]
 
 
 class _PatternsApart:

@@ -1,26 +1,13 @@
 """Pieces the checks share: the evidence paths (as graph edges) from a workload to a role and from a
-workload's declaration to an ARN, the subjects a service-account-level fact is reported on, and the
-merge of sorted ARN lists."""
+workload's declaration to an ARN, the subjects a service-account-level fact is reported on."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
-from itertools import chain
 
 from iamscope.assess import Assessment, Need, ServiceAccountView
 from iamscope.chain import chain_of
 from iamscope.edges import Edge, declares, identity_edge, mounts, resolves_to, runs_as
 from iamscope.identity import TrustCheck
 from iamscope.model import Location, ServiceAccount
-
-
-def merge_sorted(runs: Sequence[tuple[str, ...]]) -> tuple[str, ...]:
-    """Sorted lists (a role's readable ARNs, a statement's reach) as one sorted list without repeats:
-    a single list as it is; several sorted one after another, which timsort merges in linear time (a
-    role that reads `*` lists every secret of the account), the dict dropping repeats."""
-    if len(runs) == 1:
-        return runs[0]
-    return tuple(dict.fromkeys(sorted(chain.from_iterable(runs))))
 
 
 def role_path(

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from iamscope.arnlists import merge_into, split_patterns
 from iamscope.assess import Assessment, ServiceAccountView
-from iamscope.checks.common import merge_sorted
 from iamscope.checks.driver import is_driver, is_provider
 from iamscope.edges import Edge
 from iamscope.findings import Finding, rule
@@ -38,17 +38,23 @@ def _edges(perm: Permission) -> tuple[Edge, ...]:
     return (Edge(source=perm.subject, target=perm.role, kind=BOUND, reason=f"binding {perm.binding}"),)
 
 
-def _reach(views: list[ServiceAccountView]) -> tuple[str, ...]:
-    """Every resource the roles of `views` can read, sorted: each role's sorted list, merged (a role
-    that reads `*` lists every secret of the account, and many namespaces reach one)."""
+def _reach(views: list[ServiceAccountView]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Every resource the roles of `views` can read, sorted, as concrete ARNs and patterns (a finding's
+    `resources` and `patterns`): each role's sorted lists, merged (a role that reads `*` lists every
+    secret of the account, and many namespaces reach one)."""
     accesses = list({id(access): access for view in views for _, access in view.access}.values())
     if not accesses:
-        return ()
-    # most often one role reads the others' lists and more (`*`): its list is the union, not merged again
+        return (), ()
+    # most often one role reads the others' lists and more (`*`): its list is the union, with what the
+    # others read besides put in place, not merged again
     widest = max(accesses, key=lambda access: len(access.sorted_readable))
-    if all(access.readable_resources <= widest.readable_resources for access in accesses):
-        return widest.sorted_readable
-    return merge_sorted([access.sorted_readable for access in accesses])
+    wide = widest.readable_resources
+    extra = set().union(*(access.readable_resources - wide for access in accesses if access is not widest))
+    arns, patterns = widest.readable_split
+    if not extra:
+        return arns, patterns
+    extra_arns, extra_patterns = split_patterns(tuple(sorted(extra)))
+    return merge_into(arns, extra_arns), merge_into(patterns, extra_patterns)
 
 
 def _where(namespace: str | None) -> str:
@@ -166,7 +172,7 @@ def spc_write_access(assessment: Assessment) -> Iterator[Finding]:
             if not runs_pods:
                 mounting = set().union(*(mounting_in.get(ns, ()) for ns in scope))
                 views = [v for v in views if v.id in mounting]
-            reach = _reach(views)
+            reach, patterns = _reach(views)
             how = (
                 "and can run pods as any service account there"
                 if runs_pods
@@ -177,8 +183,10 @@ def spc_write_access(assessment: Assessment) -> Iterator[Finding]:
                 severity="high",
                 subject=perm.subject,
                 message=f"can {', '.join(verbs)} secretproviderclasses {_where(perm.namespace)} "
-                f"({perm.binding} → {perm.role}) {how}: that reaches {len(reach)} secret(s)/parameter(s)",
+                f"({perm.binding} → {perm.role}) {how}: that reaches {len(reach) + len(patterns)} "
+                "secret(s)/parameter(s)",
                 resources=reach,
+                patterns=patterns,
                 objects=(perm.binding, perm.role),
                 evidence=_edges(perm),
                 location=_binding_location(assessment, perm.binding),
@@ -216,17 +224,18 @@ def provider_token_rbac(assessment: Assessment) -> Iterator[Finding]:
             continue
         scopes = sorted({p.namespace or "*" for p, _ in grants})
         views = [v for v in assessment.service_accounts.values() if "*" in scopes or v.namespace in scopes]
-        reach = _reach(views)
+        reach, patterns = _reach(views)
         roles = sorted({c.role_arn for v in views for c, _ in v.access})
         yield Finding(
             rule="provider-token-rbac",
-            severity="critical" if reach else "high",
+            severity="critical" if reach or patterns else "high",
             subject=sa,
             message=f"{workload} runs as it; it can create serviceaccounts/token "
             f"{'cluster-wide' if '*' in scopes else 'in ' + ', '.join(scopes)}: the roles of "
-            f"{len(views)} service account(s) ({len(roles)} role(s)) and {len(reach)} secret(s)/parameter(s) "
-            "they read",
+            f"{len(views)} service account(s) ({len(roles)} role(s)) and {len(reach) + len(patterns)} "
+            "secret(s)/parameter(s) they read",
             resources=reach,
+            patterns=patterns,
             objects=tuple(sorted({x for p, _ in grants for x in (p.binding, p.role)})),
             evidence=tuple(e for p, _ in grants for e in _edges(p)),
             location=_binding_location(assessment, grants[0][0].binding),

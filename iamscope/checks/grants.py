@@ -12,20 +12,17 @@ from itertools import filterfalse
 from typing import Generic, TypeVar
 
 from iamscope.access import ASCP_ACTIONS, DECRYPT, DESCRIBE_SECRET, Grant, RoleAccess, WildcardStatement
+from iamscope.arnlists import Concrete, concrete, is_pattern, merge_sorted, split_patterns
 from iamscope.assess import Assessment, Need, ServiceAccountView
-from iamscope.checks.common import declaration_path, location_of, merge_sorted, role_path, subjects
+from iamscope.checks.common import declaration_path, location_of, role_path, subjects
 from iamscope.edges import Edge, reads
 from iamscope.findings import (
     RANK,
-    Concrete,
     Finding,
-    concrete,
-    is_pattern,
     listing,
     listing_sorted,
     lower,
     rule,
-    split_patterns,
 )
 from iamscope.identity import TrustCheck
 from iamscope.policy.arn import try_parse_arn
@@ -129,7 +126,7 @@ def wildcard_resource(assessment: Assessment) -> Iterator[Finding]:
         # (`*`, see AccessCalculator._wildcards) is the union
         runs = [w.reached for w in hits]
         whole = any(r is access.sorted_readable for r in runs)
-        reached = concrete(access.sorted_readable if whole else merge_sorted(runs))
+        reached = access.readable_split[0] if whole else concrete(merge_sorted(runs))
         yield Finding(
             rule="wildcard-resource",
             severity="critical" if everything else "high",
@@ -411,7 +408,7 @@ def excess(assessment: Assessment) -> Iterator[Finding]:
     declared = frozenset(assessment.declared_by)
     # what each role (reached one way) can read that no mount declares, sorted
     undeclared = _PerRoleAccess(
-        lambda access: tuple(filterfalse(declared.__contains__, access.sorted_readable))
+        lambda access: Concrete(filterfalse(declared.__contains__, access.readable_split[0]))
     )
     for view in assessment.service_accounts.values():
         by_role: dict[str, list[tuple[RoleAccess, tuple[str, ...]]]] = {}
@@ -541,7 +538,7 @@ def missing(assessment: Assessment) -> Iterator[Finding]:
 )
 def node_role(assessment: Assessment) -> Iterator[Finding]:
     for role, access in assessment.node_roles:
-        readable = concrete(access.sorted_readable)
+        readable = access.readable_split[0]
         wild = sorted({p for w in access.wildcards if w.future for p in w.wildcard_resources})
         if not readable and not wild:
             continue

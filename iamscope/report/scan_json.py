@@ -11,8 +11,9 @@ from operator import itemgetter
 from typing import Any
 
 from iamscope.access import Grant, RoleAccess
+from iamscope.arnlists import is_pattern
 from iamscope.assess import ServiceAccountView
-from iamscope.findings import SEVERITIES, Finding, is_pattern
+from iamscope.findings import SEVERITIES, Finding
 from iamscope.gcpause import paused_gc
 from iamscope.model import Location
 from iamscope.policy.evaluate import StatementRef, evidence

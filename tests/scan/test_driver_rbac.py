@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from iamscope.config import Config
-from tests.scan.builder import READ, REGION, State, allow, deny, objects, run, secret_arn
+from tests.scan.builder import ACCOUNT, READ, REGION, State, allow, deny, objects, run, secret_arn
 
 PROVIDER_IMAGE = "public.ecr.aws/aws-secrets-manager/secrets-store-csi-driver-provider-aws:3.1.1"
 
@@ -213,6 +213,30 @@ def test_spc_write_access_reach_with_a_role_reading_everything(
     (finding,) = [f for f in result.findings if f.rule == "spc-write-access"]
     assert list(finding.resources) == sorted(secret_arn(n) for n in reach)
     assert finding.message.endswith(f"that reaches {len(reach)} secret(s)/parameter(s)")
+
+
+def test_spc_write_access_reach_keeps_declared_patterns_apart(tmp_path: Path) -> None:
+    # a mount declaring a secret the snapshot lacks needs `<name>-??????` (DESIGN.md §4), which a role
+    # reading `*` covers: the finding names it in `patterns` (DESIGN.md §3: `resources` are concrete)
+    # and counts it, and the ARN another role adds beyond the `*` role's Deny is put in its place
+    state = State(tmp_path)
+    _, idle = team(state)
+    state.secret("prod/other")
+    state.service_account("prod", "late", None)
+    state.spc("prod", "late", objects("prod/late"))  # not in the snapshot
+    state.workload("Deployment", "prod", "late", "late", "late")
+    statements = [allow(READ, "*"), deny(READ, idle)]
+    state.service_account("prod", "legacy", state.irsa_role("legacy", "prod", "legacy", statements))
+    role(state, "Role", "dev", [WRITE_SPC, RUN_DEPLOYMENTS], "prod")
+    bind(state, "RoleBinding", "devs", "Role", "dev", GROUP, "prod")
+    result = run(state, Config(region=REGION))
+    (finding,) = [f for f in result.findings if f.rule == "spc-write-access"]
+    late = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:prod/late-??????"
+    assert list(finding.resources) == sorted(
+        secret_arn(n) for n in ("prod/db", "prod/idle-secret", "prod/other")
+    )
+    assert list(finding.patterns) == [late]
+    assert finding.message.endswith("that reaches 4 secret(s)/parameter(s)")
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from iamscope.arnlists import Concrete, is_pattern, merge_into, merge_sorted, split_patterns
 from iamscope.checks.grants import _less
-from iamscope.findings import Concrete, is_pattern, listing, listing_sorted, split_patterns
+from iamscope.findings import listing, listing_sorted
 
 SECRET = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:"
 # names with the characters that matter: wildcards, the line break the search splits on, colons
@@ -64,3 +65,26 @@ def test_a_message_lists_the_first_few_of_a_set_as_sorted(count: int) -> None:
     assert listing_sorted(names) == listing(sorted(names))
     if count > 6:
         assert listing_sorted(names).endswith(f" and {count - 6} more")
+
+
+@settings(max_examples=300, derandomize=True)
+@given(
+    st.lists(st.sampled_from([SECRET + n for n in "abcdefghij"]), unique=True),
+    st.lists(st.sampled_from([SECRET + n for n in "abcdefghijklmnop"]), unique=True),
+)
+def test_a_few_arns_merged_into_a_long_list_land_in_place(ordered: list[str], extra: list[str]) -> None:
+    # spc-write-access puts what other roles read beyond a `*` role's list into that list
+    base = Concrete(sorted(ordered))
+    added = sorted(set(extra) - set(ordered))
+    merged = merge_into(base, added)
+    assert merged == merge_sorted([base, Concrete(added)]) == tuple(sorted({*ordered, *extra}))
+    assert type(merged) is Concrete
+    assert merge_into(base, []) is base
+
+
+def test_merged_lists_are_concrete_only_when_every_list_is() -> None:
+    arns = Concrete([SECRET + "a", SECRET + "c"])
+    assert type(merge_sorted([arns, Concrete([SECRET + "b"])])) is Concrete
+    mixed = merge_sorted([arns, (SECRET + "b-??????",)])
+    assert type(mixed) is tuple
+    assert mixed == (SECRET + "a", SECRET + "b-??????", SECRET + "c")

@@ -5,6 +5,7 @@ many resources share one Grant."""
 from __future__ import annotations
 
 from iamscope.access import GET_PARAMETERS, GET_SECRET, ActionGrant, Grant, RoleAccess, in_order
+from iamscope.arnlists import Concrete
 from iamscope.ascp import SECRETSMANAGER, SSMPARAMETER
 
 ROLE = "arn:aws:iam::111122223333:role/app"
@@ -61,3 +62,20 @@ def test_in_order_filters_the_catalogue_or_sorts() -> None:
     # a resource outside the catalogue (a declared pattern, say) is not lost: sorted after all
     outside = most | {SECRET.format("s0001x")}
     assert in_order(outside, catalogue) == sorted(outside)
+
+
+def test_the_readable_list_split_into_arns_and_patterns() -> None:
+    # a declared secret the snapshot lacks is the pattern `<name>-??????` (DESIGN.md §4): a role that
+    # reads it hands the checks its ARNs (known to hold no pattern) and that pattern apart
+    pattern = SECRET.format("late").replace("AbCdEf", "??????")
+    grants = {
+        SECRET.format("b"): READS,
+        pattern: READS,
+        SECRET.format("a"): READS,
+        SECRET.format("c"): LOCKED,
+    }
+    access = RoleAccess(role_arn=ROLE, grants=grants, wildcards=(), missing_policies=())
+    arns, patterns = access.readable_split
+    assert (arns, patterns) == ((SECRET.format("a"), SECRET.format("b")), (pattern,))
+    assert type(arns) is Concrete
+    assert access.readable_split is access.readable_split  # worked out once
