@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
-from itertools import chain, filterfalse
+from itertools import chain
 
 
 def is_pattern(arn: str) -> bool:
@@ -61,15 +61,28 @@ def split_patterns(resources: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[s
         return resources, ()
     if text.count("\n") != len(resources) - 1:  # a name with a line break: one by one
         return tuple(r for r in resources if not is_pattern(r)), tuple(r for r in resources if is_pattern(r))
-    found = set()
+    starts = set()
     for mark in "*?":  # the line around each mark, then on from the line's end (str.find is memchr)
         at = text.find(mark)
         while at >= 0:
+            starts.add(text.rfind("\n", 0, at) + 1)
             end = text.find("\n", at)
-            end = end if end >= 0 else len(text)
-            found.add(text[text.rfind("\n", 0, at) + 1 : end])
-            at = text.find(mark, end)
-    return tuple(filterfalse(found.__contains__, resources)), tuple(filter(found.__contains__, resources))
+            at = text.find(mark, end) if end >= 0 else -1
+    # the index of each such line, counting line breaks from the one before (str.count is C too), and
+    # the list cut around them: slices, not a test of each entry
+    lines = []
+    line = counted = 0
+    for start in sorted(starts):
+        line += text.count("\n", counted, start)
+        counted = start
+        lines.append(line)
+    kept: list[str] = []
+    begin = 0
+    for line in lines:
+        kept += resources[begin:line]
+        begin = line + 1
+    kept += resources[begin:]
+    return tuple(kept), tuple(map(resources.__getitem__, lines))
 
 
 def concrete(resources: tuple[str, ...]) -> tuple[str, ...]:

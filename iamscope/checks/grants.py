@@ -8,11 +8,11 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
-from itertools import filterfalse
+from itertools import chain, filterfalse
 from typing import Generic, TypeVar
 
 from iamscope.access import ASCP_ACTIONS, DECRYPT, DESCRIBE_SECRET, Grant, RoleAccess, WildcardStatement
-from iamscope.arnlists import Concrete, concrete, is_pattern, merge_sorted, split_patterns
+from iamscope.arnlists import Concrete, concrete, is_pattern, merge_sorted
 from iamscope.assess import Assessment, Need, ServiceAccountView
 from iamscope.checks.common import declaration_path, location_of, role_path, subjects
 from iamscope.edges import Edge, reads
@@ -159,11 +159,11 @@ class _DeclaredReads:
         self, access: RoleAccess, declared_by: Mapping[str, tuple[Need, ...]], every: _Declarers
     ) -> None:
         members = access.readable_resources & every.arns
-        read = every.reading(members, access.sorted_readable)
+        read = every.reading(members, access.readable_split)
         self.members = members
-        self.arns = read.arns
+        self.count = read.count
         self.ordered = read.ordered
-        self.workloads = read.workloads
+        self.declarations = read.declarations
         self.sorted_workloads = read.sorted_workloads
         self.namespaces = read.namespaces
         self.namespace_set = frozenset(read.namespaces)
@@ -171,7 +171,7 @@ class _DeclaredReads:
         self.grants = access.grants
         self.declared_by = declared_by
         # resources decided alike share one Grant: count by grant, then ask each grant once
-        grants = list(map(self.grants.__getitem__, self.arns))
+        grants = list(map(self.grants.__getitem__, chain(*self.ordered)))
         by_grant = Counter(map(id, grants))
         grant_of = dict(zip(map(id, grants), grants, strict=True))
         self.allowed = sum(n for g, n in by_grant.items() if grant_of[g].readable == "allowed")
@@ -187,7 +187,7 @@ class _DeclaredReads:
     def declarers(self, own: set[str]) -> tuple[tuple[str, ...], AbstractSet[str]]:
         """The workloads declaring the ARNs that are not `own`, sorted, and their namespaces."""
         taken = Counter(n.workload for a in own & self.members for n in self.declared_by[a])
-        gone = {w for w, count in taken.items() if count >= self.workloads[w]}
+        gone = {w for w, count in taken.items() if count >= self.declarations(w)}
         if not gone:
             return self.sorted_workloads, self.namespace_set
         # a namespace is left while some of its declaring workloads are (a `*` role's run to thousands:
@@ -229,14 +229,18 @@ class _Declarers:
     def __init__(self, declared_by: Mapping[str, tuple[Need, ...]]) -> None:
         self.declared_by = declared_by
         self.arns = frozenset(declared_by)
-        self.workloads = Counter(n.workload for needs in declared_by.values() for n in needs)
+        # the workloads declaring each ARN (once per declaration), so that counting them over many
+        # ARNs is Counter's C loop over a chain of tuples
+        self.workloads_of = {arn: tuple(n.workload for n in needs) for arn, needs in declared_by.items()}
+        self.workloads = Counter(chain.from_iterable(self.workloads_of.values()))
         self.sorted_workloads = tuple(sorted(self.workloads))
         self.namespace_of = {w: w.split("/", 1)[0] for w in self.sorted_workloads}
         self.namespaces = Counter(self.namespace_of.values())
         self.read: dict[frozenset[str], _ReadSet] = {}
 
-    def reading(self, members: frozenset[str], readable: tuple[str, ...]) -> _ReadSet:
-        """What is kept of `members`, declared ARNs among the sorted `readable`."""
+    def reading(self, members: frozenset[str], readable: tuple[Concrete, tuple[str, ...]]) -> _ReadSet:
+        """What is kept of `members`, declared ARNs among `readable` (sorted, the ARNs and the patterns
+        apart)."""
         found = self.read.get(members)
         if found is None:
             found = self.read[members] = _ReadSet(self, members, readable)
@@ -245,26 +249,31 @@ class _Declarers:
 
 class _ReadSet:
     """Declared ARNs a role reads: sorted, split into concrete ones and patterns (the order in which
-    `first` looks), and the workloads declaring them (how many of them each), sorted, with their
-    namespaces (how many of these workloads in each)."""
+    `first` looks), how many ARNs of them each workload declares, the workloads declaring them,
+    sorted, with their namespaces (how many of these workloads in each)."""
 
-    def __init__(self, every: _Declarers, members: frozenset[str], readable: tuple[str, ...]) -> None:
-        self.arns = tuple(filter(members.__contains__, readable))
-        arns, patterns = split_patterns(self.arns)
-        self.ordered = (Concrete(arns), patterns)  # cut per service account by _less, which keeps the type
-        declared_by = every.declared_by
-        workloads: Counter[str]
+    def __init__(
+        self, every: _Declarers, members: frozenset[str], readable: tuple[Concrete, tuple[str, ...]]
+    ) -> None:
+        arns, patterns = readable
+        # cut per service account by _less, which keeps the Concrete type
+        kept = members.__contains__
+        self.ordered = (Concrete(filter(kept, arns)), tuple(filter(kept, patterns)))
+        self.count = len(self.ordered[0]) + len(self.ordered[1])
+        workloads_of = every.workloads_of
         if len(members) < len(every.arns) * _MOST:
-            workloads = Counter(n.workload for a in self.arns for n in declared_by[a])
+            workloads = Counter(chain.from_iterable(map(workloads_of.__getitem__, chain(*self.ordered))))
+            self.declarations: Callable[[str], int] = workloads.__getitem__
             ordered = tuple(sorted(workloads))
             namespaces = Counter(map(every.namespace_of.__getitem__, ordered))
         else:  # most of them (`*`): every declaration less those of what it does not read
-            unread = Counter(n.workload for a in every.arns - members for n in declared_by[a])
-            workloads = every.workloads - unread  # keeps counts above 0
-            gone = {w for w in unread if w not in workloads}
+            unread = Counter(chain.from_iterable(map(workloads_of.__getitem__, every.arns - members)))
+            whole = every.workloads
+            # looked up workload by workload (the service accounts' own few): not a Counter of all
+            self.declarations = lambda workload: whole[workload] - unread[workload]
+            gone = {w for w, count in unread.items() if count >= whole[w]}
             ordered = _less(every.sorted_workloads, gone)
             namespaces = every.namespaces - Counter(map(every.namespace_of.__getitem__, gone))
-        self.workloads = workloads
         self.sorted_workloads = ordered
         self.namespaces = namespaces
 
@@ -334,7 +343,7 @@ def cross_workload(assessment: Assessment) -> Iterator[Finding]:
         by_role: dict[str, list[tuple[TrustCheck, _DeclaredReads]]] = {}
         for check, access in view.access:
             found = reads_of.get(access)
-            if len(found.arns) > len(own & found.members):
+            if found.count > len(own & found.members):
                 by_role.setdefault(check.role_arn, []).append((check, found))
         for role_arn, ways in sorted(by_role.items()):
             parts = [(check, found, found.without(own)) for check, found in ways]

@@ -29,6 +29,21 @@ def test_split_agrees_with_each_entry_alone(names: list[str]) -> None:
     assert moved == tuple(r for r in resources if is_pattern(r))
 
 
+@settings(max_examples=400, derandomize=True)
+@given(
+    st.lists(
+        st.sampled_from([SECRET + "a", SECRET + "b*", SECRET + "c?", "*", SECRET + "d-??????"]), max_size=40
+    )
+)
+def test_split_cuts_around_each_pattern_in_place(names: list[str]) -> None:
+    # no line break: the joined text is searched, and the list cut around the lines found (patterns
+    # first, last, side by side, repeated)
+    resources = tuple(names)
+    kept, moved = split_patterns(resources)
+    assert kept == tuple(r for r in resources if not is_pattern(r))
+    assert moved == tuple(r for r in resources if is_pattern(r))
+
+
 def test_a_list_without_patterns_is_handed_back_as_it_is() -> None:
     resources = tuple(f"{SECRET}app-{i}-AbCdEf" for i in range(1000))
     kept, moved = split_patterns(resources)
