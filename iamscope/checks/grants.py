@@ -227,7 +227,6 @@ class _Declarers:
     (worked out once per set: the roles that read `*` read the same declared ARNs)."""
 
     def __init__(self, declared_by: Mapping[str, tuple[Need, ...]]) -> None:
-        self.declared_by = declared_by
         self.arns = frozenset(declared_by)
         # the workloads declaring each ARN (once per declaration), so that counting them over many
         # ARNs is Counter's C loop over a chain of tuples
