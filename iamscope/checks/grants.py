@@ -16,14 +16,7 @@ from iamscope.arnlists import Concrete, concrete, is_pattern, merge_sorted
 from iamscope.assess import Assessment, Need, ServiceAccountView
 from iamscope.checks.common import declaration_path, location_of, role_path, subjects
 from iamscope.edges import Edge, reads
-from iamscope.findings import (
-    RANK,
-    Finding,
-    listing,
-    listing_sorted,
-    lower,
-    rule,
-)
+from iamscope.findings import RANK, Finding, listing, listing_sorted, lower, rule
 from iamscope.identity import TrustCheck
 from iamscope.policy.arn import try_parse_arn
 from iamscope.policy.wildcard import resource_matches
@@ -155,9 +148,7 @@ class _DeclaredReads:
     service account that reaches it: a role granting `*` reaches every declared ARN, and the service
     accounts sharing it differ only in their own few needs, which each takes out."""
 
-    def __init__(
-        self, access: RoleAccess, declared_by: Mapping[str, tuple[Need, ...]], every: _Declarers
-    ) -> None:
+    def __init__(self, access: RoleAccess, every: _Declarers) -> None:
         members = access.readable_resources & every.arns
         read = every.reading(members, access.readable_split)
         self.members = members
@@ -168,8 +159,8 @@ class _DeclaredReads:
         self.namespaces = read.namespaces
         self.namespace_set = frozenset(read.namespaces)
         self.namespace_of = every.namespace_of
+        self.workloads_of = every.workloads_of
         self.grants = access.grants
-        self.declared_by = declared_by
         # resources decided alike share one Grant: count by grant, then ask each grant once
         grants = list(map(self.grants.__getitem__, chain(*self.ordered)))
         by_grant = Counter(map(id, grants))
@@ -186,7 +177,7 @@ class _DeclaredReads:
 
     def declarers(self, own: set[str]) -> tuple[tuple[str, ...], AbstractSet[str]]:
         """The workloads declaring the ARNs that are not `own`, sorted, and their namespaces."""
-        taken = Counter(n.workload for a in own & self.members for n in self.declared_by[a])
+        taken = Counter(chain.from_iterable(map(self.workloads_of.__getitem__, own & self.members)))
         gone = {w for w, count in taken.items() if count >= self.declarations(w)}
         if not gone:
             return self.sorted_workloads, self.namespace_set
@@ -334,7 +325,7 @@ def cross_workload(assessment: Assessment) -> Iterator[Finding]:
     # per declared ARN, the namespaces of the mounts declaring it
     namespaces_of = _NamespacesOf(declared_by)
     every = _Declarers(declared_by)
-    reads_of = _PerRoleAccess(lambda access: _DeclaredReads(access, declared_by, every))
+    reads_of = _PerRoleAccess(lambda access: _DeclaredReads(access, every))
     for view in assessment.service_accounts.values():
         own = set(view.need_arns)
         # what each role can read that some mount declares: the service account's own needs aside,
