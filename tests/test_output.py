@@ -1,9 +1,11 @@
 """`scan --output FILE` (iamscope.output): the report replaces the file atomically, a symlink is followed
 and kept, the file keeps its mode (a new one gets the umask's, as open(2) with 0666 would), a FIFO is
-written in place, and an output directory that does not exist is one line and exit 2."""
+written in place, and an output directory that does not exist is one line and exit 2. A report in
+pieces is written by a second thread, in order, and a failure on either side leaves the old file."""
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import threading
@@ -12,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from iamscope import output
 from iamscope.cli import main
+from iamscope.errors import UsageError
 from tests.scan.builder import READ, State, allow, objects
 
 Cli = Callable[..., tuple[int, str, str]]
@@ -140,3 +144,80 @@ def test_missing_directory_is_one_line_exit_2(iamscope: Cli, state: Path, tmp_pa
     directory = Path(os.path.realpath(tmp_path)) / "nowhere"
     assert err == f"iamscope: error: {target}: the directory {directory} does not exist\n"
     assert not target.parent.exists()
+
+
+# --- pieces written by a second thread while the next are made (iamscope.output._Writer) -------------
+
+
+@pytest.fixture
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Batches of 10 characters and a writeback nudge every 25, so a short text crosses many of both;
+    returns the file descriptors the nudges were for."""
+    nudged: list[int] = []
+    monkeypatch.setattr(output, "_BATCH", 10)
+    monkeypatch.setattr(output, "_WRITEBACK_EVERY", 25)
+    monkeypatch.setattr(output, "_start_writeback", nudged.append)
+    return nudged
+
+
+def writer_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name == "iamscope-writer"]
+
+
+def test_pieces_across_many_batches_are_written_in_order(small_batches: list[int], tmp_path: Path) -> None:
+    target = tmp_path / "report.json"
+    pieces = [f"piece {i:03d}\n" for i in range(200)] + ["é and 日本 as UTF-8\n", "x" * 1000, ""]
+    output.write_atomic(target, iter(pieces))
+    assert target.read_bytes() == "".join(pieces).encode("utf-8")
+    assert len(small_batches) >= 10  # the disk was nudged as the file grew, not only at the close
+    assert writer_threads() == []
+    assert leftovers(tmp_path) == []
+
+
+def test_a_write_failing_in_the_writing_thread_is_one_line_and_keeps_the_old_file(
+    small_batches: list[int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "report.json"
+    target.write_text("the earlier report\n", encoding="utf-8")
+    made: list[int] = []
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def pieces() -> Iterator[str]:
+        for i in range(10_000):
+            made.append(i)
+            yield f"piece {i}\n"
+
+    monkeypatch.setattr(output, "_start_writeback", full)
+    with pytest.raises(UsageError) as failed:
+        output.write_atomic(target, pieces())
+    assert str(failed.value) == f"{target}: cannot write: No space left on device"
+    assert len(made) < 10_000  # the rest of the report was not made once the disk had failed
+    assert target.read_text(encoding="utf-8") == "the earlier report\n"
+    assert writer_threads() == []
+    assert leftovers(tmp_path) == []
+
+
+def test_an_error_making_the_pieces_keeps_the_old_file(small_batches: list[int], tmp_path: Path) -> None:
+    target = tmp_path / "report.json"
+    target.write_text("the earlier report\n", encoding="utf-8")
+
+    def pieces() -> Iterator[str]:
+        yield from (f"piece {i}\n" for i in range(100))
+        raise RuntimeError("the renderer failed")
+
+    with pytest.raises(RuntimeError, match="the renderer failed"):
+        output.write_atomic(target, pieces())
+    assert target.read_text(encoding="utf-8") == "the earlier report\n"
+    assert writer_threads() == []
+    assert leftovers(tmp_path) == []
+
+
+def test_pieces_to_standard_output_come_in_order(
+    small_batches: list[int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    pieces = [f"line {i}\n" for i in range(500)]
+    output.emit(iter(pieces), None)
+    assert capsys.readouterr().out == "".join(pieces)
+    assert small_batches == []  # standard output is not a file to sync
