@@ -284,18 +284,19 @@ def _chunks(result: ScanResult) -> Iterator[str]:
 def _list_chunks(items: Iterator[dict[str, Any]], encoder: _Encoder, *, level: int) -> Iterator[str]:
     separator = "[" + _NEWLINE[level + 1]
     for item in items:
-        yield separator + encoder.encode(item, level=level + 1)
+        yield from encoder.pieces(item, level=level + 1, before=separator)
         separator = _COMMA[level + 1]
     yield "[]" if separator.startswith("[") else _NEWLINE[level] + "]"
 
 
 class _Raw:
-    """Text the encoder writes as it is: a service account's grants, joined from cached entry texts."""
+    """Text the encoder writes as it is, in parts: a service account's grants, joined from cached entry
+    texts (the list of a role reading `*` is tens of megabytes, passed on without being copied)."""
 
-    __slots__ = ("text",)
+    __slots__ = ("parts",)
 
-    def __init__(self, text: str) -> None:
-        self.text = text
+    def __init__(self, *parts: str) -> None:
+        self.parts = parts
 
 
 _GRANT_LEVEL = 4  # document > "access" list > access entry > "grants" list > grant entry
@@ -384,10 +385,11 @@ class _GrantBlocks:
         keyed.sort(key=itemgetter(0))  # each block is sorted already: the sort merges them
         inner = _NEWLINE[_GRANT_LEVEL]
         texts = map(itemgetter(1), keyed)
-        return _Raw("[" + inner + ("," + inner).join(texts) + _NEWLINE[_GRANT_LEVEL - 1] + "]")
+        return _Raw("[" + inner, ("," + inner).join(texts), _NEWLINE[_GRANT_LEVEL - 1] + "]")
 
 
 _MAX_LEVEL = 64  # deeper (or circular) structures are left to json.dumps
+_LARGE_PIECE = 1 << 20  # characters from which a part of the text is handed on as it is (pieces)
 _NEWLINE = tuple("\n" + "  " * level for level in range(_MAX_LEVEL + 2))
 _COMMA = tuple("," + text for text in _NEWLINE)
 
@@ -404,6 +406,28 @@ class _Encoder:
     def __init__(self, shared: set[int]) -> None:
         self.shared = shared
         self.texts: dict[tuple[int, int], str] = {}
+        self.large = False  # whether a part of at least _LARGE_PIECE characters went into the output
+
+    def pieces(self, value: Any, level: int = 0, *, before: str = "") -> list[str]:
+        """`before` and the text of encode(value, level), in pieces: the parts of a large list (a `*`
+        role's grants, the ARNs of a finding about one) as they are, the text around them joined.
+        Each copy of a gigabyte of text costs this machine half a second, so a large part is not
+        copied into the text of its entry only to be written out."""
+        out = [before]
+        self.large = False
+        self._value(value, level, out)
+        if not self.large:
+            return ["".join(out)]
+        joined: list[str] = []
+        run: list[str] = []
+        for part in out:
+            if len(part) < _LARGE_PIECE:
+                run.append(part)
+            else:
+                joined += ["".join(run), part]
+                run = []
+        joined.append("".join(run))
+        return joined
 
     def encode(self, value: Any, level: int = 0) -> str:
         """`value` as it is written at indentation `level` of a document."""
@@ -437,7 +461,10 @@ class _Encoder:
             else:
                 self._list(value, level, out)
         elif kind is _Raw:
-            out.append(value.text)
+            parts = value.parts
+            out += parts
+            if len(parts) > 1 and len(parts[1]) >= _LARGE_PIECE:
+                self.large = True
         elif value is None:
             out.append("null")
         elif value is True:
@@ -478,12 +505,16 @@ class _Encoder:
         inner = level + 1
         if type(value[0]) is str:
             try:
-                out.append(
-                    "[" + _NEWLINE[inner] + _COMMA[inner].join(map(_string, value)) + _NEWLINE[level] + "]"
-                )
-                return
+                text = _COMMA[inner].join(map(_string, value))
             except TypeError:
                 pass  # not only strings
+            else:
+                if len(text) < _LARGE_PIECE:
+                    out.append("[" + _NEWLINE[inner] + text + _NEWLINE[level] + "]")
+                else:
+                    out += ("[" + _NEWLINE[inner], text, _NEWLINE[level] + "]")
+                    self.large = True
+                return
         separator = "[" + _NEWLINE[inner]
         for v in value:
             out.append(separator)
