@@ -420,13 +420,15 @@ class _Encoder:
             return ["".join(out)]
         joined: list[str] = []
         run: list[str] = []
-        for part in out:
-            if len(part) < _LARGE_PIECE:
+        for part in [*out, ""]:  # the empty part ends the last run
+            if len(part) < _LARGE_PIECE and part:
                 run.append(part)
-            else:
-                joined += ["".join(run), part]
+                continue
+            if run:
+                joined.append("".join(run))
                 run = []
-        joined.append("".join(run))
+            if part:
+                joined.append(part)
         return joined
 
     def encode(self, value: Any, level: int = 0) -> str:

@@ -49,6 +49,28 @@ def test_a_small_reuse_cache_gives_the_same_bytes(
     assert render_json(result) == expected
 
 
+@pytest.mark.parametrize("large", [1, 200, 5_000])
+def test_large_lists_handed_on_as_pieces_give_the_same_bytes(
+    large: int, scans: dict[str, ScanResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A list of `large` characters or more (a `*` role's grants, the ARNs of a finding about one) is
+    a piece of its own, not copied into its entry's text; the bytes are those of the contract."""
+    result = scans["bench"]
+    expected = _contract(result)
+    monkeypatch.setattr(scan_json, "_LARGE_PIECE", large)
+    pieces = list(render_json_chunks(result))
+    assert "".join(pieces) == expected
+    document = json.loads(expected)
+    grants = max((a["grants"] for a in document["access"]), key=len)
+    inner = "\n" + "  " * 4
+    body = ("," + inner).join(
+        json.dumps(g, sort_keys=True, indent=2).replace("\n", "\n" + "  " * 4) for g in grants
+    )
+    # the largest grants list is a piece as it is when it is large enough, else inside a larger piece
+    assert (body in pieces) == (len(body) >= large), len(body)
+    assert all(pieces)
+
+
 def test_the_cli_writes_the_same_bytes_to_a_file_and_to_stdout(tmp_path: Path) -> None:
     demo = REPO / "fixtures" / "demo"
     out = tmp_path / "scan.json"
