@@ -4,8 +4,11 @@ renamed or removed; everything is sorted so the same input gives the same bytes.
 from __future__ import annotations
 
 import json
+from array import array
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from itertools import accumulate
 from json.encoder import encode_basestring_ascii as _string
 from operator import itemgetter
 from typing import Any
@@ -293,10 +296,11 @@ class _Raw:
     """Text the encoder writes as it is, in parts: a service account's grants, joined from cached entry
     texts (the list of a role reading `*` is tens of megabytes, passed on without being copied)."""
 
-    __slots__ = ("parts",)
+    __slots__ = ("large", "parts")
 
     def __init__(self, *parts: str) -> None:
         self.parts = parts
+        self.large = any(len(part) >= _LARGE_PIECE for part in parts)
 
 
 _GRANT_LEVEL = 4  # document > "access" list > access entry > "grants" list > grant entry
@@ -304,6 +308,42 @@ _GRANT_LEVEL = 4  # document > "access" list > access entry > "grants" list > gr
 _MARK = "\x00resource\x00"
 _PATTERN_MARK = "\x00resource*\x00"
 _BLOCK_BUDGET = 200_000  # grant entry texts kept for reuse (a few hundred bytes each)
+_JOINED_BLOCK = 2048  # entries from which a block is kept as one text (see _Block)
+
+_Key = tuple[str, str, str]  # a grant entry's place in its list (_grant_order)
+
+
+class _Block:
+    """The grant entries of a role reached one way, in order of their keys. A small block keeps each
+    entry's text; a large one (a role reading `*` lists every secret of the account) keeps the texts
+    joined as the list writes them, with where each starts: a service account reaching it and a few
+    other grants gets its list as the joined text with the others put in between, not as a hundred
+    thousand entries sorted and joined again for each such service account."""
+
+    __slots__ = ("_texts", "joined", "keys", "starts")
+
+    def __init__(
+        self, keys: list[_Key], texts: list[str] | None, joined: str = "", starts: array[int] | None = None
+    ) -> None:
+        self.keys = keys
+        self._texts = texts
+        self.joined = joined
+        # where entry i starts in `joined`; entry len(keys) "starts" a separator past its end
+        self.starts: array[int] = starts if starts is not None else array("q")
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @property
+    def texts(self) -> list[str]:
+        if self._texts is not None:
+            return self._texts
+        joined, starts, cut = self.joined, self.starts, len(_ENTRY_SEPARATOR)
+        return [joined[starts[i] : starts[i + 1] - cut] for i in range(len(self.keys))]
+
+    def run(self, begin: int, end: int) -> str:
+        """Entries begin..end-1 of a joined block, with the separators between them."""
+        return self.joined[self.starts[begin] : self.starts[end] - len(_ENTRY_SEPARATOR)]
 
 
 class _GrantBlocks:
@@ -315,29 +355,40 @@ class _GrantBlocks:
     def __init__(self) -> None:
         self.memo = _Memo()
         self.encoder = _Encoder(set())
-        self.blocks: OrderedDict[tuple[int, str, bool], list[tuple[tuple[str, str, str], str]]] = (
-            OrderedDict()
-        )
+        self.blocks: OrderedDict[tuple[int, str, bool], _Block] = OrderedDict()
         self.size = 0
         # the ways (RoleAccess id, role, outcome) of the last service account rendered, and its text;
         # the RoleAccess objects live in the assessment for all of the render, so their ids stay theirs
         self.last_ways: tuple[tuple[int, str, str], ...] | None = None
         self.last_text = _Raw("[]")
 
-    def _block(
-        self, access: RoleAccess, via: str, conditional_way: bool
-    ) -> list[tuple[tuple[str, str, str], str]]:
-        """((resource, via, ""), entry text) of each grant: the key is the entries' order (_grant_order)."""
+    def _block(self, access: RoleAccess, via: str, conditional_way: bool) -> _Block:
         key = (id(access), via, conditional_way)
         cached = self.blocks.get(key)
         if cached is not None:
             self.blocks.move_to_end(key)
             return cached
+        block = self.blocks[key] = self._make_block(access, via, conditional_way)
+        self.size += len(block) + 1
+        while self.size > _BLOCK_BUDGET and len(self.blocks) > 1:
+            _, dropped = self.blocks.popitem(last=False)
+            self.size -= len(dropped) + 1
+        return block
+
+    def _make_block(self, access: RoleAccess, via: str, conditional_way: bool) -> _Block:
         # grants alike but for their resource (the calculator hands out one actions tuple and one
         # decrypt grant for many resources) have one entry text but for it: encoded once, around a mark
         templates: dict[tuple[int, int, str | None, bool], tuple[str, str] | None] = {}
-        block: list[tuple[tuple[str, str, str], str]] = []
-        for arn, grant in access.sorted_grants:
+        grants = access.sorted_grants
+        keys: list[_Key] = []
+        texts: list[str] = []
+        # a large block is made as the pieces of its joined text (the text before an ARN, the ARN, the
+        # text after it, a separator) and their lengths, not as entry texts of some hundred bytes each
+        joined = len(grants) >= _JOINED_BLOCK
+        parts: list[str] = []
+        lengths: list[int] = []
+        separator, step = _ENTRY_SEPARATOR, len(_ENTRY_SEPARATOR)
+        for arn, grant in grants:
             pattern = is_pattern(arn)
             like = (id(grant.actions), id(grant.decrypt), grant.readable, pattern)
             if like not in templates:
@@ -346,16 +397,25 @@ class _GrantBlocks:
                 pieces = text.split(_string(mark))
                 templates[like] = (pieces[0], pieces[1]) if len(pieces) == 2 else None
             around = templates[like]
+            keys.append((arn, via, ""))
             if around is None:  # the mark's text is elsewhere in the entry too: no template
-                block.append(((arn, via, ""), self._entry_text(arn, access, grant, via, conditional_way)))
+                text = self._entry_text(arn, access, grant, via, conditional_way)
+            elif joined:
+                encoded = _string(arn)
+                parts += (around[0], encoded, around[1], separator)
+                lengths.append(len(around[0]) + len(encoded) + len(around[1]) + step)
+                continue
             else:
-                block.append(((arn, via, ""), around[0] + _string(arn) + around[1]))
-        self.blocks[key] = block
-        self.size += len(block) + 1
-        while self.size > _BLOCK_BUDGET and len(self.blocks) > 1:
-            _, dropped = self.blocks.popitem(last=False)
-            self.size -= len(dropped) + 1
-        return block
+                text = around[0] + _string(arn) + around[1]
+            if joined:
+                parts += (text, separator)
+                lengths.append(len(text) + step)
+            else:
+                texts.append(text)
+        if not joined:
+            return _Block(keys, texts)
+        parts.pop()  # the separator after the last entry (a joined block has entries)
+        return _Block(keys, None, "".join(parts), array("q", accumulate(lengths, initial=0)))
 
     def _entry_text(self, arn: str, access: RoleAccess, grant: Grant, via: str, conditional_way: bool) -> str:
         texts = self.memo.statement_texts(access, grant)
@@ -372,26 +432,74 @@ class _GrantBlocks:
         return self.last_text
 
     def _grants_text(self, view: ServiceAccountView) -> _Raw:
-        keyed: list[tuple[tuple[str, str, str], str]] = []
+        # the entries of each way in turn: its role's block (sorted), then its future wildcards
+        segments: list[tuple[_Block | None, list[_Key], list[str]]] = []
         for check, access in view.access:
             via = check.role_arn
-            keyed += self._block(access, via, check.outcome == "conditional")
-            keyed += [
-                (_grant_order(entry), self.encoder.encode(entry, level=_GRANT_LEVEL))
-                for entry in _future_wildcards(access, via)
-            ]
-        if not keyed:
+            block = self._block(access, via, check.outcome == "conditional")
+            segments.append((block, block.keys, []))
+            wildcards = _future_wildcards(access, via)
+            encode = self.encoder.encode
+            segments.append(
+                (
+                    None,
+                    [_grant_order(e) for e in wildcards],
+                    [encode(e, level=_GRANT_LEVEL) for e in wildcards],
+                )
+            )
+        if not any(keys for _, keys, _ in segments):
             return _Raw("[]")
-        keyed.sort(key=itemgetter(0))  # each block is sorted already: the sort merges them
-        inner = _NEWLINE[_GRANT_LEVEL]
-        texts = map(itemgetter(1), keyed)
-        return _Raw("[" + inner, ("," + inner).join(texts), _NEWLINE[_GRANT_LEVEL - 1] + "]")
+        opening, closing = "[" + _NEWLINE[_GRANT_LEVEL], _NEWLINE[_GRANT_LEVEL - 1] + "]"
+        # a joined block, the largest (the first of them), takes the others' entries
+        at = max(range(len(segments)), key=lambda i: len(segments[i][1]))
+        base = segments[at][0]
+        if base is not None and base.joined:
+            others = [
+                (keys, [] if i == at else block.texts if block else texts)
+                for i, (block, keys, texts) in enumerate(segments)
+            ]
+            return _Raw(opening, *_merged_into(base, at, others), closing)
+        keyed = [
+            entry
+            for block, keys, texts in segments
+            for entry in zip(keys, block.texts if block else texts, strict=True)
+        ]
+        keyed.sort(key=itemgetter(0))  # stable: entries of equal keys keep the order of the ways
+        return _Raw(opening, _ENTRY_SEPARATOR.join(map(itemgetter(1), keyed)), closing)
+
+
+def _merged_into(base: _Block, at: int, segments: list[tuple[list[_Key], list[str]]]) -> list[str]:
+    """The text of every segment's entries in the order a stable sort by key gives, in pieces: runs of
+    the joined block `base` (segment `at`, sorted) and the other entries put between them. An entry
+    of a segment before `at` goes before the base's entries of an equal key, one after it after them;
+    with the separator between every two pieces."""
+    others = sorted(
+        (
+            (key, index > at, text)
+            for index, (keys, texts) in enumerate(segments)
+            if index != at
+            for key, text in zip(keys, texts, strict=True)
+        ),
+        key=itemgetter(0),  # stable: among equal keys the segments' order holds
+    )
+    pieces: list[str] = []
+    done = 0
+    for key, after, text in others:
+        place = (bisect_right if after else bisect_left)(base.keys, key, lo=done)
+        if place > done:
+            pieces.append(base.run(done, place))
+            done = place
+        pieces.append(text)
+    if done < len(base):
+        pieces.append(base.run(done, len(base)))
+    return [pieces[0], *(part for piece in pieces[1:] for part in (_ENTRY_SEPARATOR, piece))]
 
 
 _MAX_LEVEL = 64  # deeper (or circular) structures are left to json.dumps
 _LARGE_PIECE = 1 << 20  # characters from which a part of the text is handed on as it is (pieces)
 _NEWLINE = tuple("\n" + "  " * level for level in range(_MAX_LEVEL + 2))
 _COMMA = tuple("," + text for text in _NEWLINE)
+_ENTRY_SEPARATOR = _COMMA[_GRANT_LEVEL]  # between the entries of a "grants" list
 
 
 class _Encoder:
@@ -463,10 +571,8 @@ class _Encoder:
             else:
                 self._list(value, level, out)
         elif kind is _Raw:
-            parts = value.parts
-            out += parts
-            if len(parts) > 1 and len(parts[1]) >= _LARGE_PIECE:
-                self.large = True
+            out += value.parts
+            self.large = self.large or value.large
         elif value is None:
             out.append("null")
         elif value is True:

@@ -8,9 +8,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from array import array
+from itertools import accumulate
+from operator import itemgetter
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import iamscope.report.scan_json as scan_json
 from iamscope.report.scan_json import render_json, render_json_chunks, scan_document
@@ -40,13 +45,55 @@ def test_the_pieces_are_the_contract_bytes(name: str, scans: dict[str, ScanResul
 
 
 @pytest.mark.parametrize("budget", [0, 1, 50])
+@pytest.mark.parametrize("joined", [1, 4, 10_000])
 def test_a_small_reuse_cache_gives_the_same_bytes(
-    budget: int, scans: dict[str, ScanResult], monkeypatch: pytest.MonkeyPatch
+    budget: int, joined: int, scans: dict[str, ScanResult], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Whatever the budget of kept entries, and whether a role's entries are kept joined (the others
+    put in between) or one by one."""
     result = scans["bench"]
     expected = _contract(result)
     monkeypatch.setattr(scan_json, "_BLOCK_BUDGET", budget)
+    monkeypatch.setattr(scan_json, "_JOINED_BLOCK", joined)
     assert render_json(result) == expected
+
+
+_keys = st.tuples(st.sampled_from("abcde"), st.sampled_from(["r1", "r2"]), st.sampled_from(["", "s"]))
+
+
+@given(
+    base=st.lists(_keys, min_size=1, max_size=12).map(sorted),
+    before=st.lists(st.lists(_keys, max_size=4), max_size=3),
+    after=st.lists(st.lists(_keys, max_size=4), max_size=3),
+)
+def test_entries_merged_into_a_joined_block_are_in_stable_sort_order(
+    base: list[tuple[str, str, str]],
+    before: list[list[tuple[str, str, str]]],
+    after: list[list[tuple[str, str, str]]],
+) -> None:
+    """The list of a service account reaching a joined block and other entries is what a stable sort
+    of all its entries by key (resource, via, statement) gives, the ways in their order."""
+    segments = [*before, base, *after]
+    texts = [[f"{i}.{j}:{'|'.join(key)}" for j, key in enumerate(keys)] for i, keys in enumerate(segments)]
+    at = len(before)
+    separator = scan_json._ENTRY_SEPARATOR
+    block = scan_json._Block(
+        list(base),
+        None,
+        separator.join(texts[at]),
+        array("q", accumulate((len(t) + len(separator) for t in texts[at]), initial=0)),
+    )
+    assert block.texts == texts[at]
+    merged = scan_json._merged_into(block, at, list(zip(segments, texts, strict=True)))
+    keyed = sorted(
+        (
+            entry
+            for keys, entry_texts in zip(segments, texts, strict=True)
+            for entry in zip(keys, entry_texts, strict=True)
+        ),
+        key=itemgetter(0),
+    )
+    assert "".join(merged) == separator.join(text for _, text in keyed)
 
 
 @pytest.mark.parametrize("large", [1, 200, 5_000])
