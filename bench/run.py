@@ -19,8 +19,8 @@ Every measured command runs in a fresh subprocess, so its peak memory (ru_maxrss
   file alone and of the whole state.
 
 Then the same at half the scale (unless --skip-double), and a table: seconds, ratio to the floor,
-peak RSS, and the doubling ratio (time at N over time at N/2; linear growth is 2.0). The default
-`iamscope scan STATE` (text), on which the doubling target is judged, then runs again at both scales,
+peak RSS, and the doubling ratio (time at N over time at N/2; linear growth is 2.0). `iamscope scan
+STATE` (text, the default) and `iamscope scan STATE --format json` then run again at both scales,
 taking turns, until each has run --repeat times (default 3): the fastest run of each counts, as the
 one least disturbed by the machine's drift, and every run is printed. No figure here is asserted
 anywhere: the targets are printed beside the figures, to be read."""
@@ -673,13 +673,14 @@ def report(results: list[dict[str, Any]], opts: argparse.Namespace, command: lis
                     f"  {verdict(ratio <= TARGETS['doubling'])} {name}: scale {big['scale']} takes "
                     f"{ratio:.2f}x scale {small['scale']} (<= 2.2x)"
                 )
-        for r in (small, big):
-            runs = r.get("cli", {}).get("scan_text", {}).get("runs", [])
-            if len(runs) > 1:
-                print(
-                    f"       (scan (text) at scale {r['scale']}: the fastest of {len(runs)} runs, "
-                    f"{', '.join(f'{x:.1f}' for x in runs)} s, the scales taking turns)"
-                )
+        for key, _, name in _REPEATED:
+            for r in (small, big):
+                runs = r.get("cli", {}).get(key, {}).get("runs", [])
+                if len(runs) > 1:
+                    print(
+                        f"       ({name} at scale {r['scale']}: the fastest of {len(runs)} runs, "
+                        f"{', '.join(f'{x:.1f}' for x in runs)} s, the scales taking turns)"
+                    )
         floor_small = small.get("floor", {}).get("seconds")
         if floor and floor_small:
             grew = floor / floor_small * (small["scale"] * 2 / big["scale"])
@@ -744,30 +745,36 @@ def measure_scale(scale: int, opts: argparse.Namespace, *, main: bool) -> dict[s
     return result
 
 
-def repeat_text_scan(results: list[dict[str, Any]], opts: argparse.Namespace) -> None:
-    """`iamscope scan STATE` (the default, on which the doubling target is judged) again at each scale,
-    the scales taking turns, until each has run --repeat times: this machine's speed drifts by 10-25%
-    over minutes, and the fastest run of each is the figure least disturbed by it. Every run is kept."""
-    firsts: list[dict[str, Any]] = [r.get("cli", {}).get("scan_text") or {} for r in results]
-    if opts.repeat < 2 or not all(first and "error" not in first for first in firsts):
+_REPEATED = (("scan_text", "text", "scan (text)"), ("scan", "json", "scan --format json"))
+
+
+def repeat_scans(results: list[dict[str, Any]], opts: argparse.Namespace) -> None:
+    """`iamscope scan STATE` (text, the default) and `--format json` again at each scale, the scales
+    taking turns, until each has run --repeat times: this machine's speed drifts by 10-25% over
+    minutes, and the fastest run of each is the figure least disturbed by it. Every run is kept."""
+    if opts.repeat < 2:
         return
-    for first in firsts:
-        first["runs"] = [first["seconds"]]
-    for turn in range(2, opts.repeat + 1):
-        for r, first in zip(results[::-1], firsts[::-1], strict=True):
-            print(
-                f"scale {r['scale']}: iamscope scan (text), run {turn} of {opts.repeat} ...", file=sys.stderr
-            )
-            state = Path(r["state"])
-            with tempfile.TemporaryDirectory(prefix="iamscope-bench-cli-") as tmp:
-                ran = _cli_scan(state, state / ".iamscope.yaml", tmp, opts, "text")
-            if "error" in ran:
-                first.setdefault("repeat_errors", []).append(ran["error"])
-                continue
-            first["runs"].append(ran["seconds"])
-            first["peak"] = max(first["peak"], ran["peak"])
-    for first in firsts:
-        first["seconds"] = min(first["runs"])
+    for key, fmt, name in _REPEATED:
+        firsts: list[dict[str, Any]] = [r.get("cli", {}).get(key) or {} for r in results]
+        if not all(first and "error" not in first for first in firsts):
+            continue
+        for first in firsts:
+            first["runs"] = [first["seconds"]]
+        for turn in range(2, opts.repeat + 1):
+            for r, first in zip(results[::-1], firsts[::-1], strict=True):
+                print(
+                    f"scale {r['scale']}: iamscope {name}, run {turn} of {opts.repeat} ...", file=sys.stderr
+                )
+                state = Path(r["state"])
+                with tempfile.TemporaryDirectory(prefix="iamscope-bench-cli-") as tmp:
+                    ran = _cli_scan(state, state / ".iamscope.yaml", tmp, opts, fmt)
+                if "error" in ran:
+                    first.setdefault("repeat_errors", []).append(ran["error"])
+                    continue
+                first["runs"].append(ran["seconds"])
+                first["peak"] = max(first["peak"], ran["peak"])
+        for first in firsts:
+            first["seconds"] = min(first["runs"])
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -815,7 +822,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--repeat",
         type=int,
         default=3,
-        help="runs of the default `iamscope scan` per scale, taking turns; the fastest counts (default 3)",
+        help="runs of `iamscope scan`, text and json, per scale, in turns; the fastest counts (default 3)",
     )
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     parser.add_argument("--report", type=Path, help="print the table of a file written by --json, and stop")
@@ -864,7 +871,7 @@ def main() -> None:
     results.append(measure_scale(opts.scale, opts, main=True))
     if not opts.skip_double and opts.scale >= 2:
         results.append(measure_scale(opts.scale // 2, opts, main=False))
-        repeat_text_scan(results, opts)
+        repeat_scans(results, opts)
     report(results, opts)
     if opts.json:
         saved = {"machine": machine(), "command": sys.argv, "results": results}
