@@ -246,7 +246,12 @@ def emit(text: Text, output: Path | None) -> None:
     """To standard output, or atomically to `output`; pieces are written as they come, so a report
     of gigabytes is never whole in memory."""
     if output is None:
-        _write(sys.stdout, text)
-        sys.stdout.flush()
+        try:
+            _write(sys.stdout, text)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise  # the reader has gone (`| head`): not an error of ours
+        except OSError as error:  # a full disk behind a redirection, say
+            raise UsageError(f"standard output: cannot write: {error.strerror}") from None
     else:
         write_atomic(output, text)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -221,3 +223,21 @@ def test_pieces_to_standard_output_come_in_order(
     output.emit(iter(pieces), None)
     assert capsys.readouterr().out == "".join(pieces)
     assert small_batches == []  # standard output is not a file to sync
+
+
+@pytest.mark.skipif(
+    not Path("/dev/full").exists(), reason="no /dev/full (a Linux device) to stand for a full disk"
+)
+def test_standard_output_on_a_full_disk_is_one_line_exit_2(state: Path, tmp_path: Path) -> None:
+    with Path("/dev/full").open("w") as full:
+        ran = subprocess.run(
+            [sys.executable, "-m", "iamscope", "scan", str(state), "--format", "json"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+        )
+    assert (ran.returncode, ran.stderr) == (
+        2,
+        "iamscope: error: standard output: cannot write: No space left on device\n",
+    )
