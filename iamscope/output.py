@@ -84,7 +84,7 @@ class _Writer:
     def __init__(self, handle: TextIO, *, durable: bool) -> None:
         self.handle = handle
         self.durable = durable
-        self.unsynced = 0
+        self.since_writeback = 0
         self.batches: queue.Queue[list[str] | None] = queue.Queue(maxsize=_AHEAD)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="iamscope-writer", daemon=True)
@@ -97,11 +97,11 @@ class _Writer:
             try:
                 for piece in batch:
                     self.handle.write(piece)
-                    self.unsynced += len(piece)
-                if self.durable and self.unsynced >= _WRITEBACK_EVERY:
+                    self.since_writeback += len(piece)
+                if self.durable and self.since_writeback >= _WRITEBACK_EVERY:
                     self.handle.flush()
                     _start_writeback(self.handle.fileno())
-                    self.unsynced = 0
+                    self.since_writeback = 0
             except BaseException as error:  # handed to the caller's thread
                 self.error = error
 

@@ -434,12 +434,12 @@ class _GrantBlocks:
     def _grants_text(self, view: ServiceAccountView) -> _Raw:
         # the entries of each way in turn: its role's block (sorted), then its future wildcards
         segments: list[tuple[_Block | None, list[_Key], list[str]]] = []
+        encode = self.encoder.encode
         for check, access in view.access:
             via = check.role_arn
             block = self._block(access, via, check.outcome == "conditional")
             segments.append((block, block.keys, []))
             wildcards = _future_wildcards(access, via)
-            encode = self.encoder.encode
             segments.append(
                 (
                     None,
