@@ -338,8 +338,7 @@ class _Block:
     def texts(self) -> list[str]:
         if self._texts is not None:
             return self._texts
-        joined, starts, cut = self.joined, self.starts, len(_ENTRY_SEPARATOR)
-        return [joined[starts[i] : starts[i + 1] - cut] for i in range(len(self.keys))]
+        return [self.run(i, i + 1) for i in range(len(self.keys))]
 
     def run(self, begin: int, end: int) -> str:
         """Entries begin..end-1 of a joined block, with the separators between them."""
