@@ -14,6 +14,8 @@ Every measured command runs in a fresh subprocess, so its peak memory (ru_maxrss
   `scan` pipeline), then graph, and generate (plan, artefacts in memory, write to a tmp dir), each
   timed by wrapping the library's own functions, with the RSS after each;
 - `iamscope scan STATE --format json` and `iamscope generate STATE --out TMP`, end to end;
+- the write floor: the time merely to write as many bytes as that JSON report and sync them, in the
+  directory the report went to (this machine's disk takes them at anything from 0.4 to 2 GB/s);
 - with cloudsplaining installed (bench/.venv-cloudsplaining, made on first use when PyPI answers),
   `cloudsplaining scan` on the same iam-authorization-details.json, against `iamscope scan` of that
   file alone and of the whole state.
@@ -22,7 +24,8 @@ Then the same at half the scale (unless --skip-double), and a table: seconds, ra
 peak RSS, and the doubling ratio (time at N over time at N/2; linear growth is 2.0). `iamscope scan
 STATE` (text, the default) and `iamscope scan STATE --format json` then run again at both scales,
 taking turns, until each has run --repeat times (default 3): the fastest run of each counts, as the
-one least disturbed by the machine's drift, and every run is printed. No figure here is asserted
+one least disturbed by the machine's drift, every run is printed, and so is the ratio of the median
+runs. No figure here is asserted
 anywhere: the targets are printed beside the figures, to be read."""
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import platform
 import resource
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -383,6 +387,25 @@ def _cli_generate(state: Path, config: Path, tmp: str, opts: argparse.Namespace)
     return result
 
 
+def measure_write_floor(size: int) -> dict[str, Any]:
+    """The time merely to write `size` bytes (the JSON report's) to a new file where the CLI writes
+    its report ($TMPDIR) and sync it to disk, as `--output` does: the floor of the JSON scan's time
+    on this disk, whatever the rendering costs."""
+    block = b"x" * (16 * MiB)
+    with tempfile.TemporaryDirectory(prefix="iamscope-bench-write-") as tmp:
+        fd = os.open(Path(tmp) / "floor", os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            start = time.perf_counter()
+            left = size
+            while left > 0:
+                left -= os.write(fd, block[: min(left, len(block))])
+            os.fsync(fd)
+            seconds = time.perf_counter() - start
+        finally:
+            os.close(fd)
+    return {"seconds": seconds, "bytes": size}
+
+
 def cloudsplaining_command(opts: argparse.Namespace) -> tuple[list[str] | None, str]:
     """The cloudsplaining executable: on PATH, in bench/.venv-cloudsplaining, or installed there now."""
     found = shutil.which("cloudsplaining")
@@ -560,6 +583,8 @@ def _rows(result: dict[str, Any]) -> dict[str, tuple[float | None, int | None]]:
         )
     if "scan" in cli:
         rows["iamscope scan --format json (CLI)"] = (cli["scan"]["seconds"], cli["scan"]["peak"])
+    if "write_floor" in result:
+        rows["write floor (the JSON's bytes, synced)"] = (result["write_floor"]["seconds"], None)
     if "generate" in cli:
         rows["iamscope generate (CLI, end to end)"] = (cli["generate"]["seconds"], cli["generate"]["peak"])
     return rows
@@ -681,6 +706,15 @@ def report(results: list[dict[str, Any]], opts: argparse.Namespace, command: lis
                         f"       ({name} at scale {r['scale']}: the fastest of {len(runs)} runs, "
                         f"{', '.join(f'{x:.1f}' for x in runs)} s, the scales taking turns)"
                     )
+            both = [r.get("cli", {}).get(key, {}).get("runs") or [] for r in (big, small)]
+            if all(len(runs) > 1 for runs in both):
+                medians = [statistics.median(runs) for runs in both]
+                ratio = medians[0] / medians[1] * (small["scale"] * 2 / big["scale"])
+                print(
+                    f"       ({name}: by the median runs, {medians[1]:.1f} s -> {medians[0]:.1f} s, "
+                    f"{ratio:.2f}x)"
+                )
+        _print_write_floor(big, small)
         floor_small = small.get("floor", {}).get("seconds")
         if floor and floor_small:
             grew = floor / floor_small * (small["scale"] * 2 / big["scale"])
@@ -711,6 +745,19 @@ def report(results: list[dict[str, Any]], opts: argparse.Namespace, command: lis
             print(f"       cloudsplaining failed: {theirs['error']}")
 
 
+def _print_write_floor(big: dict[str, Any], small: dict[str, Any]) -> None:
+    """How the JSON report's bytes grow, and the time merely to write and sync them on this disk."""
+    floors = big.get("write_floor"), small.get("write_floor")
+    if not (floors[0] and floors[1]):
+        return
+    sizes = [f"{floor['bytes'] / 1e9:.2f} GB" for floor in floors]
+    print(
+        f"       (the JSON report holds {floors[0]['bytes'] / floors[1]['bytes']:.2f}x the bytes at scale "
+        f"{big['scale']}: {sizes[1]} -> {sizes[0]}; writing and syncing them alone took "
+        f"{floors[1]['seconds']:.1f} s -> {floors[0]['seconds']:.1f} s)"
+    )
+
+
 def profile_report(path: Path, limit: int = 30) -> None:
     import pstats
 
@@ -739,6 +786,10 @@ def measure_scale(scale: int, opts: argparse.Namespace, *, main: bool) -> dict[s
     if opts.cli != "none":
         print(f"scale {scale}: iamscope {opts.cli} (CLI) ...", file=sys.stderr)
         result["cli"] = measure_cli(state, opts)
+        written = result["cli"].get("scan", {}).get("bytes")
+        if written:
+            print(f"scale {scale}: write floor ...", file=sys.stderr)
+            result["write_floor"] = measure_write_floor(written)
     if main and not opts.no_cloudsplaining:
         print(f"scale {scale}: cloudsplaining ...", file=sys.stderr)
         result["cloudsplaining"] = measure_cloudsplaining(state, opts)
