@@ -15,7 +15,7 @@ Every measured command runs in a fresh subprocess, so its peak memory (ru_maxrss
   timed by wrapping the library's own functions, with the RSS after each;
 - `iamscope scan STATE --format json` and `iamscope generate STATE --out TMP`, end to end;
 - the write floor: the time merely to write as many bytes as that JSON report and sync them, in the
-  directory the report went to (this machine's disk takes them at anything from 0.4 to 2 GB/s);
+  directory the report went to;
 - with cloudsplaining installed (bench/.venv-cloudsplaining, made on first use when PyPI answers),
   `cloudsplaining scan` on the same iam-authorization-details.json, against `iamscope scan` of that
   file alone and of the whole state.
@@ -25,8 +25,7 @@ peak RSS, and the doubling ratio (time at N over time at N/2; linear growth is 2
 STATE` (text, the default) and `iamscope scan STATE --format json` then run again at both scales,
 taking turns, until each has run --repeat times (default 3): the fastest run of each counts, as the
 one least disturbed by the machine's drift, every run is printed, and so is the ratio of the median
-runs. No figure here is asserted
-anywhere: the targets are printed beside the figures, to be read."""
+runs. No figure here is asserted anywhere: the targets are printed beside the figures, to be read."""
 
 from __future__ import annotations
 
