@@ -383,7 +383,7 @@ class _GrantBlocks:
         texts: list[str] = []
         # a large block is made as the pieces of its joined text (the text before an ARN, the ARN, the
         # text after it, a separator) and their lengths, not as entry texts of some hundred bytes each
-        joined = len(grants) >= _JOINED_BLOCK
+        one_text = len(grants) >= _JOINED_BLOCK
         parts: list[str] = []
         lengths: list[int] = []
         separator, step = _ENTRY_SEPARATOR, len(_ENTRY_SEPARATOR)
@@ -399,19 +399,19 @@ class _GrantBlocks:
             keys.append((arn, via, ""))
             if around is None:  # the mark's text is elsewhere in the entry too: no template
                 text = self._entry_text(arn, access, grant, via, conditional_way)
-            elif joined:
+            elif one_text:
                 encoded = _string(arn)
                 parts += (around[0], encoded, around[1], separator)
                 lengths.append(len(around[0]) + len(encoded) + len(around[1]) + step)
                 continue
             else:
                 text = around[0] + _string(arn) + around[1]
-            if joined:
+            if one_text:
                 parts += (text, separator)
                 lengths.append(len(text) + step)
             else:
                 texts.append(text)
-        if not joined:
+        if not one_text:
             return _Block(keys, texts)
         parts.pop()  # the separator after the last entry (a joined block has entries)
         return _Block(keys, None, "".join(parts), array("q", accumulate(lengths, initial=0)))
