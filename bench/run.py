@@ -1,9 +1,9 @@
 """How long `iamscope scan` and `iamscope generate` take on a synthetic cluster and account, against
 the time merely to parse the same files, and how the cost grows when the input doubles.
 
-    .venv/bin/python bench/run.py --scale 100            # the scale issue's target, and scale 50
-    .venv/bin/python bench/run.py --scale 10 --skip-double --phases
-    .venv/bin/python bench/run.py --scale 20 --profile   # cProfile of the library scan
+    bin/bench --scale 100            # the scale issue's target, and scale 50 (bench/run.py in .venv)
+    bin/bench --scale 10 --skip-double --phases
+    bin/bench --scale 20 --profile   # cProfile of the library scan
 
 The state is written by bench/gen_scale.py (once per scale and seed, then reused from --states).
 Every measured command runs in a fresh subprocess, so its peak memory (ru_maxrss) is its own:
