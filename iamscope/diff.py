@@ -99,10 +99,18 @@ def _level(grant: Mapping[str, Any], action: str) -> str:
     return CONDITIONAL if conditional else ALLOWED
 
 
-def access_map(document: Mapping[str, Any]) -> dict[AccessKey, Held]:
-    """Every (service account, resource, action) of a scan document, with how it is held."""
-    held: dict[AccessKey, Held] = {}
+def _entries(document: Mapping[str, Any]) -> dict[str, list[Mapping[str, Any]]]:
+    """The access entries of a scan document by service account, in document order."""
+    out: dict[str, list[Mapping[str, Any]]] = {}
     for entry in document.get("access") or ():
+        out.setdefault(entry["service_account"], []).append(entry)
+    return out
+
+
+def access_map(entries: Iterable[Mapping[str, Any]]) -> dict[AccessKey, Held]:
+    """Every (service account, resource, action) of these access entries, with how it is held."""
+    held: dict[AccessKey, Held] = {}
+    for entry in entries:
         sa = entry["service_account"]
         for grant in entry.get("grants") or ():
             statements = tuple(
@@ -209,45 +217,101 @@ def _added_reasons(
     return escalation, reasons
 
 
-def _covered(key: AccessKey, old: Mapping[AccessKey, Held]) -> bool:
-    """Whether BEFORE already granted the action, without conditions, on a pattern that covers this
-    one: `*`, or `<literal>*` whose literal this pattern starts with (sound for IAM's * and ?)."""
-    sa, pattern, action = key
-    for (other_sa, other, other_action), held in old.items():
-        if other_sa != sa or other_action != action or held.level != ALLOWED:
-            continue
-        if other == "*" or other == pattern:
-            return True
+def _covering(old: Mapping[AccessKey, Held]) -> dict[str, list[str]]:
+    """By action, the literal stems of the patterns BEFORE granted without conditions that cover what
+    starts with them: `*` (stem "") and `<literal>*` (sound for IAM's * and ?). The same pattern needs
+    no stem: a key BEFORE holds is not new."""
+    stems: dict[str, list[str]] = {}
+    for (_, other, action), held in old.items():
         stem = other[:-1]
-        if other.endswith("*") and not any(c in stem for c in "*?") and pattern.startswith(stem):
-            return True
-    return False
+        if held.level == ALLOWED and other.endswith("*") and not any(c in stem for c in "*?"):
+            stems.setdefault(action, []).append(stem)
+    return stems
+
+
+def _covered(key: AccessKey, stems: Mapping[str, Sequence[str]]) -> bool:
+    """Whether BEFORE already granted the action, without conditions, on a pattern covering this one."""
+    _, pattern, action = key
+    return any(pattern.startswith(stem) for stem in stems.get(action, ()))
+
+
+Entry = tuple[str, AccessKey, Held, bool, Sequence[str]]  # (added | removed, key, held, escalation, reasons)
+
+
+def _added(
+    sa: str,
+    old: Mapping[AccessKey, Held],
+    new: Mapping[AccessKey, Held],
+    declared: Mapping[str, list[tuple[str, tuple[str, ...]]]],
+    newly: set[str],
+    through: Mapping[tuple[str, str], str],
+) -> list[Entry]:
+    """What one service account holds in AFTER (`new`) and did not in BEFORE (`old`), or held only under
+    conditions (or under other conditions); `newly` the roles it can newly assume."""
+    out: list[Entry] = []
+    stems: dict[str, list[str]] | None = None
+    for key, held in new.items():
+        previous = old.get(key)
+        loosened = (
+            previous is not None
+            and previous.level == held.level == CONDITIONAL
+            and previous.conditions != held.conditions
+        )
+        if (
+            previous is not None
+            and not loosened
+            and not (previous.level == CONDITIONAL and held.level == ALLOWED)
+        ):
+            continue
+        if previous is None and held.pattern:
+            stems = _covering(old) if stems is None else stems
+            if _covered(key, stems):
+                continue  # a narrower (or the same) pattern than one BEFORE already granted
+        escalation, reasons = _added_reasons(sa, key[1], held, previous, declared, newly, through)
+        if loosened and previous is not None:
+            reasons.insert(0, f"its condition changed: was {'; '.join(previous.conditions) or 'none'}")
+        out.append(("added", key, held, escalation, reasons))
+    return out
+
+
+def _removed(old: Mapping[AccessKey, Held], new: Mapping[AccessKey, Held], baseline: str) -> list[Entry]:
+    """What one service account held in BEFORE and no longer holds, or now holds only under conditions."""
+    out: list[Entry] = []
+    for key, held in old.items():
+        current = new.get(key)
+        if current is not None and not (held.level == ALLOWED and current.level == CONDITIONAL):
+            continue
+        if current is not None:
+            reason = "now allowed only under conditions"
+        elif baseline == "least-privilege":
+            reason = "a workload declares it, and no role of the service account grants it"
+        else:
+            reason = "no longer granted"
+        out.append(("removed", key, held, False, [reason]))
+    return out
 
 
 def _joined(
-    before: Mapping[str, Any], after: Mapping[str, Any], new: Mapping[AccessKey, Held]
-) -> list[tuple[str, AccessKey, Held, bool, Sequence[str]]]:
+    sa: str, had: Mapping[str, set[str]], entries: Sequence[Mapping[str, Any]], new: Mapping[AccessKey, Held]
+) -> list[Entry]:
     """A workload that newly runs as a service account gets everything that service account can read,
-    whatever it declares (a test pod run as a production service account mounts production secrets)."""
-    had = {e["service_account"]: set(e.get("workloads") or ()) for e in before.get("access") or ()}
-    entries: list[tuple[str, AccessKey, Held, bool, Sequence[str]]] = []
-    for entry in after.get("access") or ():
-        sa = entry["service_account"]
-        if sa not in had:
-            continue  # a new service account: its access is new already
+    whatever it declares (a test pod run as a production service account mounts production secrets).
+    `new` is the service account's access in AFTER, `entries` its access entries there."""
+    out: list[Entry] = []
+    if sa not in had:
+        return out  # a new service account: its access is new already
+    for entry in entries:
         joined = sorted(set(entry.get("workloads") or ()) - had[sa])
         if not joined:
             continue
-        for key, held in new.items():
-            if key[0] == sa:
-                verb = "runs" if len(joined) == 1 else "run"
-                reason = f"{', '.join(joined)} newly {verb} as {sa}, which can read it"
-                entries.append(("added", key, held, True, [reason]))
-    return entries
+        verb = "runs" if len(joined) == 1 else "run"
+        reason = f"{', '.join(joined)} newly {verb} as {sa}, which can read it"
+        out += [("added", key, held, True, [reason]) for key, held in new.items()]
+    return out
 
 
 def _group(
-    entries: Iterable[tuple[str, AccessKey, Held, bool, Sequence[str]]],
+    entries: Iterable[Entry],
 ) -> tuple[Change, ...]:
     """One change per (kind, service account, resource), its actions together."""
     grouped: dict[tuple[str, str, str], list[tuple[str, Held, bool, Sequence[str]]]] = {}
@@ -281,44 +345,29 @@ def diff_documents(
     baseline: str = "state",
     unknown: Sequence[str] = (),
 ) -> DiffResult:
-    old, new = access_map(before), access_map(after)
+    old_entries, new_entries = _entries(before), _entries(after)
     declared = _declared(after)
     was_assumable, now_assumable = _assumable(before), _assumable(after)
     through = _through(after)
-    entries: list[tuple[str, AccessKey, Held, bool, Sequence[str]]] = []
-    for key, held in new.items():
-        previous = old.get(key)
-        loosened = (
-            previous is not None
-            and previous.level == held.level == CONDITIONAL
-            and previous.conditions != held.conditions
-        )
-        if (
-            previous is not None
-            and not loosened
-            and not (previous.level == CONDITIONAL and held.level == ALLOWED)
-        ):
+    had = {e["service_account"]: set(e.get("workloads") or ()) for e in before.get("access") or ()}
+    added: list[Entry] = []
+    joined: list[Entry] = []
+    removed: list[Entry] = []
+    for sa in dict.fromkeys([*new_entries, *old_entries]):
+        mine, theirs = new_entries.get(sa, []), old_entries.get(sa, [])
+        # what a service account holds is made of its own entries' grants alone: the same grants on
+        # both sides hold the same, so only a workload newly running as it can add anything (a `*`
+        # role's service accounts hold a grant per secret; most changes leave them as they were)
+        same = [e.get("grants") or () for e in mine] == [e.get("grants") or () for e in theirs]
+        if same and not any(set(e.get("workloads") or ()) - had.get(sa, set()) for e in mine):
             continue
-        if previous is None and held.pattern and _covered(key, old):
-            continue  # a narrower (or the same) pattern than one BEFORE already granted
-        sa = key[0]
-        newly = now_assumable.get(sa, set()) - was_assumable.get(sa, set())
-        escalation, reasons = _added_reasons(sa, key[1], held, previous, declared, newly, through)
-        if loosened and previous is not None:
-            reasons.insert(0, f"its condition changed: was {'; '.join(previous.conditions) or 'none'}")
-        entries.append(("added", key, held, escalation, reasons))
-    entries += _joined(before, after, new)
-    for key, held in old.items():
-        current = new.get(key)
-        if current is not None and not (held.level == ALLOWED and current.level == CONDITIONAL):
-            continue
-        if current is not None:
-            reason = "now allowed only under conditions"
-        elif baseline == "least-privilege":
-            reason = "a workload declares it, and no role of the service account grants it"
-        else:
-            reason = "no longer granted"
-        entries.append(("removed", key, held, False, [reason]))
+        old, new = access_map(theirs), access_map(mine)
+        if not same:
+            newly = now_assumable.get(sa, set()) - was_assumable.get(sa, set())
+            added += _added(sa, old, new, declared, newly, through)
+            removed += _removed(old, new, baseline)
+        joined += _joined(sa, had, mine, new)
+    entries = [*added, *joined, *removed]
     # a planned value unknown until apply is reported once, as unknown
     after_gaps = [g for g in after.get("incomplete") or () if not any(g.endswith(u) for u in unknown)]
     incomplete = [f"{before_label}: {g}" for g in before.get("incomplete") or ()]
