@@ -14,6 +14,8 @@ Every measured command runs in a fresh subprocess, so its peak memory (ru_maxrss
   `scan` pipeline), then graph, and generate (plan, artefacts in memory, write to a tmp dir), each
   timed by wrapping the library's own functions, with the RSS after each;
 - `iamscope scan STATE --format json` and `iamscope generate STATE --out TMP`, end to end;
+- `iamscope diff STATE PR`, PR being STATE with a Terraform plan overlaid that adds one inline policy
+  (`pull_request`): what a pipeline reviewing a change runs; no target of its own;
 - the write floor: the time merely to write as many bytes as that JSON report and sync them, in the
   directory the report went to;
 - with cloudsplaining installed (bench/.venv-cloudsplaining, made on first use when PyPI answers),
@@ -349,6 +351,8 @@ def measure_cli(state: Path, opts: argparse.Namespace) -> dict[str, Any]:
             results["scan_text"] = _cli_scan(state, config, tmp, opts, "text")
         if opts.cli in ("both", "generate"):
             results["generate"] = _cli_generate(state, config, tmp, opts)
+        if opts.cli in ("both", "diff"):
+            results["diff"] = _cli_diff(state, config, tmp, opts)
     return results
 
 
@@ -374,6 +378,54 @@ def _cli_scan(state: Path, config: Path, tmp: str, opts: argparse.Namespace, fmt
     elif output.is_file():
         result["bytes"] = output.stat().st_size
         output.unlink()
+    return result
+
+
+# the pull request `iamscope diff` reviews: one inline policy added to a service account's role (a
+# role and secrets every scale has), reaching another team's secrets through a prefix pattern
+PULL_REQUEST_ROLE = "bench-analytics-0-svc-a"
+PULL_REQUEST_RESOURCE = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/checkout-0/*"
+
+
+def pull_request(state: Path, where: Path) -> Path:
+    """AFTER for `iamscope diff STATE AFTER`: STATE's files (linked, not copied) with a Terraform plan
+    overlaid that adds one inline policy, as a pipeline reviewing a change would run it."""
+    after = where / "pull-request"
+    after.mkdir()
+    for part in ("k8s", "aws"):
+        (after / part).symlink_to(state / part)
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": PULL_REQUEST_RESOURCE}
+        ],
+    }
+    change = {
+        "address": "aws_iam_role_policy.debug",
+        "mode": "managed",
+        "type": "aws_iam_role_policy",
+        "name": "debug",
+        "provider_name": "registry.terraform.io/hashicorp/aws",
+        "change": {
+            "actions": ["create"],
+            "before": None,
+            "after": {"name": "debug", "role": PULL_REQUEST_ROLE, "policy": json.dumps(policy)},
+            "after_unknown": {"id": True},
+        },
+    }
+    plan = {"format_version": "1.2", "terraform_version": "1.11.4", "resource_changes": [change]}
+    (after / "terraform-plan.json").write_text(json.dumps(plan, indent=2) + "\n")
+    return after
+
+
+def _cli_diff(state: Path, config: Path, tmp: str, opts: argparse.Namespace) -> dict[str, Any]:
+    """`iamscope diff STATE AFTER`, AFTER being the pull request above: exit 1, new access."""
+    after = pull_request(state, Path(tmp))
+    command = ["diff", str(state), str(after), "--config", str(config), "--output", f"{tmp}/diff.txt"]
+    ran = run_measured(_iamscope(command), timeout=opts.timeout, memory=opts.memory_limit, cwd=ROOT)
+    result: dict[str, Any] = {"seconds": ran["seconds"], "peak": ran["peak"], "code": ran["code"]}
+    if ran["timed_out"] or ran["code"] != 1:
+        result["error"] = _failure(ran, opts)
     return result
 
 
@@ -586,6 +638,8 @@ def _rows(result: dict[str, Any]) -> dict[str, tuple[float | None, int | None]]:
         rows["write floor (the JSON's bytes, synced)"] = (result["write_floor"]["seconds"], None)
     if "generate" in cli:
         rows["iamscope generate (CLI, end to end)"] = (cli["generate"]["seconds"], cli["generate"]["peak"])
+    if "diff" in cli:
+        rows["iamscope diff STATE PR (CLI, no target)"] = (cli["diff"]["seconds"], cli["diff"]["peak"])
     return rows
 
 
@@ -863,9 +917,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-phases", action="store_true", help="skip the library phase breakdown")
     parser.add_argument(
         "--cli",
-        choices=("both", "scan", "generate", "none"),
+        choices=("both", "scan", "generate", "diff", "none"),
         default="both",
-        help="which commands to run end to end through the CLI (default both; --phases means none)",
+        help="which commands to run end to end through the CLI (default both: all three; --phases means "
+        "none)",
     )
     parser.add_argument("--no-cloudsplaining", action="store_true")
     parser.add_argument("--no-install", action="store_true", help="do not try to install cloudsplaining")

@@ -4,6 +4,7 @@ scanned (its terraform-plan.json, when present, overlaid on its snapshot), a fil
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,13 @@ def scan_side(path: Path, config: Config, reader: InputReader) -> tuple[dict[str
     it was scanned here)."""
     if path.is_dir():
         inventory = load_inventory(sources(path, (), None), reader)
-        return scan_document(scan(inventory, config)), inventory
+        # as the scan command does: the inventory (millions of objects, no reference cycles) out of
+        # the cyclic collector's sight while it is analysed, so no collection walks it again and again
+        gc.freeze()
+        try:
+            return scan_document(scan(inventory, config)), inventory
+        finally:
+            gc.unfreeze()
     raw = reader.read_json(path, limit=SCAN_FILE_LIMIT)
     if not isinstance(raw, dict) or raw.get("schema") != SCAN_SCHEMA:
         found = raw.get("schema") if isinstance(raw, dict) else type(raw).__name__
