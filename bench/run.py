@@ -1,5 +1,5 @@
-"""How long `iamscope scan` and `iamscope generate` take on a synthetic cluster and account, against
-the time merely to parse the same files, and how the cost grows when the input doubles.
+"""How long `iamscope scan`, `generate` and `diff` take on a synthetic cluster and account, against the
+time merely to parse the same files, and how the cost grows when the input doubles.
 
     bin/bench --scale 100            # the scale issue's target, and scale 50 (bench/run.py in .venv)
     bin/bench --scale 10 --skip-double --phases
@@ -748,11 +748,13 @@ def report(results: list[dict[str, Any]], opts: argparse.Namespace, command: lis
             if a and b:
                 ratio = a / b * (small["scale"] * 2 / big["scale"])  # normalised if N was odd
                 met = ratio <= TARGETS["doubling"]
+                # the JSON's v1 content grows faster than its input: reported, not a miss of the target
+                json_over = not met and name == "scan --format json"
                 print(
-                    f"  {verdict(met) if met or name != 'scan --format json' else 'over'} {name}: scale "
-                    f"{big['scale']} takes {ratio:.2f}x scale {small['scale']} (<= 2.2x)"
+                    f"  {'over' if json_over else verdict(met)} {name}: scale {big['scale']} takes "
+                    f"{ratio:.2f}x scale {small['scale']} (<= 2.2x)"
                 )
-                if not met and name == "scan --format json":
+                if json_over:
                     _print_json_growth(big, small)
         for key, _, name in _REPEATED:
             for r in (small, big):
