@@ -291,6 +291,11 @@ def _removed(old: Mapping[AccessKey, Held], new: Mapping[AccessKey, Held], basel
     return out
 
 
+def _newcomers(entry: Mapping[str, Any], had: set[str]) -> list[str]:
+    """The workloads of an AFTER access entry that did not run as its service account in BEFORE."""
+    return sorted(set(entry.get("workloads") or ()) - had)
+
+
 def _joined(
     sa: str, had: Mapping[str, set[str]], entries: Sequence[Mapping[str, Any]], new: Mapping[AccessKey, Held]
 ) -> list[Entry]:
@@ -301,7 +306,7 @@ def _joined(
     if sa not in had:
         return out  # a new service account: its access is new already
     for entry in entries:
-        joined = sorted(set(entry.get("workloads") or ()) - had[sa])
+        joined = _newcomers(entry, had[sa])
         if not joined:
             continue
         verb = "runs" if len(joined) == 1 else "run"
@@ -359,10 +364,11 @@ def diff_documents(
         # both sides hold the same, so only a workload newly running as it can add anything (a `*`
         # role's service accounts hold a grant per secret; most changes leave them as they were)
         same = [e.get("grants") or () for e in mine] == [e.get("grants") or () for e in theirs]
-        if same and not any(set(e.get("workloads") or ()) - had.get(sa, set()) for e in mine):
+        if same and not any(_newcomers(e, had.get(sa, set())) for e in mine):
             continue
-        old, new = access_map(theirs), access_map(mine)
+        new = access_map(mine)
         if not same:
+            old = access_map(theirs)
             newly = now_assumable.get(sa, set()) - was_assumable.get(sa, set())
             added += _added(sa, old, new, declared, newly, through)
             removed += _removed(old, new, baseline)
